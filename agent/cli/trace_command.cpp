@@ -1,0 +1,103 @@
+#include "cli/trace_command.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <unordered_set>
+
+#include "cli/preflight.h"
+#include "cli/stop_signals.h"
+#include "decode/decoder.h"
+#include "output/output_stream.h"
+#include "proc/command_launcher.h"
+#include "trace/live_trace.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+namespace {
+
+// Counts per event type and the processes seen, for the summary on stderr.
+struct TraceSummary {
+    std::array<uint64_t, PT_EV_TYPE_MAX + 1> per_type{};
+    uint64_t malformed = 0;
+    std::unordered_set<uint32_t> pids;
+
+    std::string describe(const LiveTraceResult& result, double seconds) const {
+        std::string types;
+        for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) {
+            if (t == PT_EV_LOST || per_type[t] == 0) continue;
+            if (!types.empty()) types += ", ";
+            types += fmt::format("{} {}", per_type[t], event_type_name(static_cast<EventType>(t)));
+        }
+        return fmt::format("{} events from {} process{} in {:.2f} s{}{}; {} lost", result.records,
+                           pids.size(), pids.size() == 1 ? "" : "es", seconds,
+                           types.empty() ? "" : " (", types.empty() ? "" : types + ")",
+                           result.lost);
+    }
+};
+
+}  // namespace
+
+int run_trace_command(const TraceOptions& options) {
+    LiveTraceOptions live;
+    live.tracer.follow_children = options.follow_children;
+    live.tracer.ring_bytes = options.ring_bytes;
+    live.tracer.btf_path = options.btf_path;
+    live.pids = options.pids;
+    if (!options.command.empty()) {
+        resolve_command(options.command[0]);  // 127 before any BPF work
+        live.command = options.command;
+        if (!options.user.empty()) live.user = lookup_user(options.user);
+    }
+    require_bpf_privileges();
+    require_btf(options.btf_path);
+
+    std::unique_ptr<OutputStream> out = options.output_path.empty()
+                                            ? std::make_unique<OutputStream>()
+                                            : std::make_unique<OutputStream>(options.output_path);
+    TraceSummary summary;
+    std::unique_ptr<EventFormatter> formatter;
+    Event event;
+
+    LiveTrace trace(std::move(live), [&](std::span<const std::byte> record) {
+        if (auto err = decode_event(record, event)) {
+            ++summary.malformed;
+            spdlog::warn("skipping a malformed event record: {}", err->message);
+            return;
+        }
+        ++summary.per_type[static_cast<uint16_t>(event.type)];
+        if (event.pid) summary.pids.insert(event.pid);
+        formatter->append(event, out->buffer());
+        out->maybe_flush();
+    });
+    formatter = make_formatter(options.format, trace.start_ns());
+    out->write(formatter->preamble());
+    out->flush();
+
+    const auto* stop = install_stop_signal_handlers();
+    LiveTraceResult result;
+    try {
+        result = trace.run(stop);
+        out->flush();
+    } catch (const OutputClosed&) {
+        spdlog::debug("output closed by its reader; stopping");
+        return 0;
+    }
+
+    const double seconds = static_cast<double>(monotonic_ns() - trace.start_ns()) / 1e9;
+    const std::string line = summary.describe(result, seconds);
+    if (result.lost) {
+        spdlog::warn("{} (the ring buffer was full; raise --ring-size)", line);
+    } else {
+        spdlog::info("{}", line);
+    }
+    if (summary.malformed) spdlog::warn("{} malformed records skipped", summary.malformed);
+    return result.exit_status;
+}
+
+}  // namespace pagetrace

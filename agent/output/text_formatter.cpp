@@ -1,0 +1,96 @@
+#include <fmt/format.h>
+
+#include <iterator>
+
+#include "output/formatter.h"
+#include "output/names.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+namespace {
+
+// "[0x7f00..., 0x7f00...) 16 KiB"
+std::string range_text(uint64_t addr, uint64_t len) {
+    return fmt::format("{}-{} {}", hex(addr), hex(addr + len), human_size(len));
+}
+
+std::string access_name(Access a) {
+    switch (a) {
+    case Access::Read: return "read";
+    case Access::Write: return "write";
+    case Access::Exec: return "exec";
+    }
+    return "?";
+}
+
+std::string exit_text(uint32_t status) {
+    const uint32_t sig = status & 0x7f;
+    if (sig == 0) return fmt::format("code={}", (status >> 8) & 0xff);
+    return fmt::format("killed by {}{}", signal_name(static_cast<int>(sig)),
+                       (status & 0x80) ? " (core dumped)" : "");
+}
+
+class TextFormatter final : public EventFormatter {
+public:
+    explicit TextFormatter(uint64_t start_ns) : start_ns_(start_ns) {}
+
+    std::string preamble() const override {
+        return fmt::format("{:>12} {:<16} {:>7} {:>7} {:<6} {}\n", "TIME(s)", "COMM", "PID",
+                           "TID", "EVENT", "DETAILS");
+    }
+
+    void append(const Event& e, std::string& out) const override {
+        const double seconds =
+            (static_cast<double>(e.ts_ns) - static_cast<double>(start_ns_)) / 1e9;
+        auto it = std::back_inserter(out);
+        fmt::format_to(it, "{:>12.6f} {:<16} {:>7} {:>7} {:<6} ", seconds,
+                       e.comm.empty() ? "-" : e.comm, e.pid, e.tid, event_type_name(e.type));
+        std::visit([&](const auto& d) { details(d, e, out); }, e.data);
+        out += '\n';
+    }
+
+private:
+    static void details(const FaultData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} {} {} ip={}", hex(d.addr),
+                       access_name(d.access), d.mode == FaultMode::User ? "user" : "kernel",
+                       hex(d.ip));
+    }
+    static void details(const MmapData& d, const Event&, std::string& out) {
+        auto it = std::back_inserter(out);
+        if (d.err) {
+            fmt::format_to(it, "hint={} len={} {} {} fd={} pgoff={} -> {}", hex(d.addr),
+                           human_size(d.len), prot_string(d.prot), mmap_flags_string(d.flags),
+                           d.fd, d.pgoff, errno_name(d.err));
+            return;
+        }
+        fmt::format_to(it, "{} {} {}", range_text(d.addr, d.len), prot_string(d.prot),
+                       mmap_flags_string(d.flags));
+        if (d.fd >= 0) fmt::format_to(it, " fd={} pgoff={}", d.fd, d.pgoff);
+    }
+    static void details(const MunmapData& d, const Event&, std::string& out) {
+        out += range_text(d.addr, d.len);
+        if (d.err) out += " -> " + errno_name(d.err);
+    }
+    static void details(const ForkData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "child={}", d.child_pid);
+    }
+    static void details(const ExecData& d, const Event&, std::string& out) { out += d.filename; }
+    static void details(const ExitData& d, const Event&, std::string& out) {
+        out += exit_text(d.status);
+    }
+    static void details(const LostData& d, const Event& e, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} events lost on cpu {} (ring buffer full)",
+                       d.count, e.cpu);
+    }
+
+    uint64_t start_ns_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventFormatter> make_text_formatter(uint64_t start_ns) {
+    return std::make_unique<TextFormatter>(start_ns);
+}
+
+}  // namespace pagetrace

@@ -1,0 +1,51 @@
+#include "proc/process_info.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace pagetrace {
+
+namespace {
+
+std::string proc_path(pid_t pid, const char* leaf) {
+    return "/proc/" + std::to_string(pid) + "/" + leaf;
+}
+
+}  // namespace
+
+std::optional<pid_t> thread_group_of(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    std::ifstream status(proc_path(pid, "status"));
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Tgid:", 0) == 0) {
+            try {
+                return static_cast<pid_t>(std::stol(line.substr(5)));
+            } catch (...) {
+                return std::nullopt;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+bool process_running(pid_t pid) {
+    std::ifstream stat(proc_path(pid, "stat"));
+    std::string text;
+    if (!std::getline(stat, text)) return false;
+    // The state follows the comm, which is in parentheses and may hold spaces.
+    const auto close = text.rfind(')');
+    if (close == std::string::npos || close + 2 >= text.size()) return false;
+    const char state = text[close + 2];
+    return state != 'Z' && state != 'X' && state != 'x';
+}
+
+std::string process_comm(pid_t pid) {
+    std::ifstream comm(proc_path(pid, "comm"));
+    std::string name;
+    std::getline(comm, name);
+    return name;
+}
+
+}  // namespace pagetrace

@@ -1,0 +1,21 @@
+// Facts about processes read from /proc.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+namespace pagetrace {
+
+// The thread-group id (process id) of `pid`, which may name any thread;
+// nullopt if no such task exists.
+std::optional<pid_t> thread_group_of(pid_t pid);
+
+// True while `pid` exists and has not exited (zombies count as exited).
+bool process_running(pid_t pid);
+
+// The process name (comm), or "" if it is gone.
+std::string process_comm(pid_t pid);
+
+}  // namespace pagetrace

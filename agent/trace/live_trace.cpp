@@ -1,0 +1,140 @@
+#include "trace/live_trace.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <spdlog/spdlog.h>
+
+#include "bpf/ring_consumer.h"
+#include "decode/decoder.h"
+#include "pagetrace/events.h"
+#include "proc/process_info.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+constexpr uint64_t kPruneIntervalNs = 500'000'000;
+
+}  // namespace
+
+LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {
+    // Targets first: a wrong pid or command is reported before any BPF work.
+    for (pid_t pid : options_.pids) {
+        auto tgid = thread_group_of(pid);
+        if (!tgid || !process_running(*tgid)) {
+            throw Error("no running process with pid " + std::to_string(pid), kExitFailure);
+        }
+        if (*tgid != pid) {
+            spdlog::info("pid {} is a thread of process {}; tracing the whole process", pid,
+                         *tgid);
+        }
+        resolved_pids_.push_back(*tgid);
+    }
+
+    start_ns_ = monotonic_ns();
+    tracer_.emplace(options_.tracer);
+    drops_seen_.assign(tracer_->drops_per_cpu().size(), 0);
+}
+
+LiveTrace::~LiveTrace() = default;
+
+void LiveTrace::add_attached_targets() {
+    for (pid_t tgid : resolved_pids_) {
+        tracer_->add_target(tgid, PT_TARGET_ACTIVE);
+        // It may have exited between our check and the insert, in which case
+        // its exit event will never remove it from the filter.
+        if (!process_running(tgid)) {
+            tracer_->remove_target(tgid);
+            throw Error("process " + std::to_string(tgid) + " exited before tracing started");
+        }
+        spdlog::debug("attached to pid {} ({})", tgid, process_comm(tgid));
+    }
+}
+
+void LiveTrace::report_new_drops() {
+    const std::vector<uint64_t> drops = tracer_->drops_per_cpu();
+    for (size_t cpu = 0; cpu < drops.size() && cpu < drops_seen_.size(); ++cpu) {
+        if (drops[cpu] <= drops_seen_[cpu]) continue;
+        const uint64_t delta = drops[cpu] - drops_seen_[cpu];
+        drops_seen_[cpu] = drops[cpu];
+        lost_ += delta;
+        const pt_lost_event rec =
+            make_lost_record(monotonic_ns(), static_cast<uint32_t>(cpu), delta);
+        handler_(std::as_bytes(std::span(&rec, 1)));
+    }
+}
+
+void LiveTrace::prune_exited_targets() {
+    for (pid_t tgid : tracer_->targets()) {
+        if (!process_running(tgid)) {
+            spdlog::debug("pid {} is gone; removing it from the filter", tgid);
+            tracer_->remove_target(tgid);
+        }
+    }
+}
+
+LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
+    LiveTraceResult result;
+    RingConsumer ring(tracer_->ring_fd(), [this](std::span<const std::byte> rec) {
+        ++records_;
+        handler_(rec);
+    });
+
+    std::optional<LaunchedCommand> command;
+    if (!options_.command.empty()) {
+        command.emplace(options_.command, options_.user);
+        tracer_->add_target(command->pid(), PT_TARGET_PENDING_EXEC);
+        command->release();  // throws with 126/127 if it cannot exec
+        spdlog::debug("started {} as pid {}", options_.command[0], command->pid());
+    } else {
+        add_attached_targets();
+    }
+
+    uint64_t last_prune = monotonic_ns();
+    while (true) {
+        ring.poll(options_.poll_interval_ms);
+        report_new_drops();
+        if (*stop_signal) {
+            result.stopped_by_signal = true;
+            result.stop_signal = static_cast<int>(*stop_signal);
+            break;
+        }
+        if (!tracer_->has_targets()) break;
+        if (command) command->poll_exit();
+        const uint64_t now = monotonic_ns();
+        if (now - last_prune >= kPruneIntervalNs) {
+            prune_exited_targets();
+            last_prune = now;
+        }
+    }
+    // Everything the kernel wrote before the end is still in the ring.
+    ring.drain();
+    report_new_drops();
+
+    if (command) {
+        if (result.stopped_by_signal) {
+            // Ctrl-C reaches the command through the terminal; anything else we pass on.
+            if (result.stop_signal != SIGINT) command->signal(result.stop_signal);
+            auto status = command->poll_exit();
+            result.exit_status = status ? *status : 128 + result.stop_signal;
+        } else {
+            result.exit_status = command->wait_exit();
+        }
+    } else if (result.stopped_by_signal) {
+        result.exit_status = 128 + result.stop_signal;
+    }
+    result.records = records_;
+    result.lost = lost_;
+    return result;
+}
+
+}  // namespace pagetrace

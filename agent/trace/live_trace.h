@@ -1,0 +1,75 @@
+// One live tracing run: loads the BPF programs, puts the targets into the
+// in-kernel filter (starting the command if there is one), and drains the ring
+// buffer until the traced processes are gone or a stop is requested. Every raw
+// record, including the agent's own `lost` records, goes to one handler, so
+// `trace` and `record` share this loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bpf/tracer.h"
+#include "proc/command_launcher.h"
+
+namespace pagetrace {
+
+struct LiveTraceOptions {
+    TracerOptions tracer;
+    std::vector<pid_t> pids;          // -p: processes (or threads) to attach to
+    std::vector<std::string> command; // -- CMD ARGS: started by us
+    std::optional<RunAsUser> user;    // --user for the command
+    int poll_interval_ms = 10;
+};
+
+struct LiveTraceResult {
+    int exit_status = 0;       // the command's shell-style status, or 0
+    bool stopped_by_signal = false;
+    int stop_signal = 0;
+    uint64_t records = 0;
+    uint64_t lost = 0;
+};
+
+class LiveTrace {
+public:
+    using RecordHandler = std::function<void(std::span<const std::byte>)>;
+
+    // Checks the targets, then loads and attaches the BPF programs.
+    LiveTrace(LiveTraceOptions options, RecordHandler handler);
+    LiveTrace(const LiveTrace&) = delete;
+    LiveTrace& operator=(const LiveTrace&) = delete;
+    ~LiveTrace();
+
+    // CLOCK_MONOTONIC time at which tracing started (before any event).
+    uint64_t start_ns() const { return start_ns_; }
+
+    // Runs until the traced processes are gone or *stop_signal becomes non-zero
+    // (set it from a signal handler). Called once.
+    LiveTraceResult run(const volatile std::sig_atomic_t* stop_signal);
+
+private:
+    void add_attached_targets();
+    void report_new_drops();
+    void prune_exited_targets();
+
+    LiveTraceOptions options_;
+    RecordHandler handler_;
+    uint64_t start_ns_ = 0;
+    std::vector<pid_t> resolved_pids_;
+    std::optional<Tracer> tracer_;
+    std::vector<uint64_t> drops_seen_;
+    uint64_t records_ = 0;
+    uint64_t lost_ = 0;
+};
+
+// CLOCK_MONOTONIC in nanoseconds (the clock of the events' ts_ns).
+uint64_t monotonic_ns();
+
+}  // namespace pagetrace
