@@ -56,7 +56,8 @@ void LiveTrace::add_attached_targets() {
             tracer_->remove_target(tgid);
             throw Error("process " + std::to_string(tgid) + " exited before tracing started");
         }
-        spdlog::debug("attached to pid {} ({})", tgid, process_comm(tgid));
+        spdlog::info("tracing pid {} ({}){}", tgid, process_comm(tgid),
+                     options_.tracer.follow_children ? " and the children it creates" : "");
     }
 }
 

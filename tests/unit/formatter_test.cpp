@@ -1,0 +1,711 @@
+// Text and JSON Lines output of events.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "output/formatter.h"
+
+using namespace pagetrace;
+
+namespace {
+
+// A strict JSON (RFC 8259) recogniser, independent of the code under test:
+// says whether a text is exactly one JSON value, and decodes string literals
+// so escaping can be checked by round trip.
+class JsonReader {
+public:
+    explicit JsonReader(std::string_view text) : s_(text) {}
+
+    // "" if the whole text is one valid JSON value, else what is wrong where.
+    std::string check_document() {
+        skip_ws();
+        if (!value()) return error_;
+        skip_ws();
+        if (i_ != s_.size()) return fail("trailing characters");
+        return {};
+    }
+
+    // Decodes a text that must be exactly one string literal.
+    bool read_string_document(std::string& out) {
+        skip_ws();
+        if (!string(&out)) return false;
+        skip_ws();
+        return i_ == s_.size();
+    }
+
+    const std::string& error() const { return error_; }
+
+private:
+    bool fail(const std::string& what) {
+        if (error_.empty()) error_ = what + " at offset " + std::to_string(i_);
+        return false;
+    }
+    bool at_end() const { return i_ >= s_.size(); }
+    char peek() const { return at_end() ? '\0' : s_[i_]; }
+    void skip_ws() {
+        while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+            ++i_;
+        }
+    }
+
+    bool value() {
+        if (++depth_ > 64) return fail("nesting too deep");
+        bool ok = false;
+        switch (peek()) {
+        case '{': ok = object(); break;
+        case '[': ok = array(); break;
+        case '"': ok = string(nullptr); break;
+        case 't': ok = literal("true"); break;
+        case 'f': ok = literal("false"); break;
+        case 'n': ok = literal("null"); break;
+        default: ok = number(); break;
+        }
+        --depth_;
+        return ok;
+    }
+
+    bool literal(std::string_view word) {
+        if (s_.substr(i_, word.size()) != word) return fail("bad literal");
+        i_ += word.size();
+        return true;
+    }
+
+    bool object() {
+        ++i_;  // {
+        skip_ws();
+        if (peek() == '}') {
+            ++i_;
+            return true;
+        }
+        for (;;) {
+            skip_ws();
+            if (peek() != '"') return fail("expected a key");
+            if (!string(nullptr)) return false;
+            skip_ws();
+            if (peek() != ':') return fail("expected ':'");
+            ++i_;
+            skip_ws();
+            if (!value()) return false;
+            skip_ws();
+            if (peek() == ',') {
+                ++i_;
+                continue;
+            }
+            if (peek() == '}') {
+                ++i_;
+                return true;
+            }
+            return fail("expected ',' or '}'");
+        }
+    }
+
+    bool array() {
+        ++i_;  // [
+        skip_ws();
+        if (peek() == ']') {
+            ++i_;
+            return true;
+        }
+        for (;;) {
+            skip_ws();
+            if (!value()) return false;
+            skip_ws();
+            if (peek() == ',') {
+                ++i_;
+                continue;
+            }
+            if (peek() == ']') {
+                ++i_;
+                return true;
+            }
+            return fail("expected ',' or ']'");
+        }
+    }
+
+    bool digits() {
+        const size_t start = i_;
+        while (!at_end() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+        return i_ > start;
+    }
+
+    bool number() {
+        if (peek() == '-') ++i_;
+        if (peek() == '0') {
+            ++i_;
+        } else if (peek() >= '1' && peek() <= '9') {
+            digits();
+        } else {
+            return fail("expected a value");
+        }
+        if (peek() == '.') {
+            ++i_;
+            if (!digits()) return fail("bad fraction");
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            ++i_;
+            if (peek() == '+' || peek() == '-') ++i_;
+            if (!digits()) return fail("bad exponent");
+        }
+        return true;
+    }
+
+    static void put_utf8(std::string& out, uint32_t cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xc0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xe0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+            out += static_cast<char>(0xf0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (cp & 0x3f));
+        }
+    }
+
+    bool hex4(uint32_t& cp) {
+        if (s_.size() - i_ < 4) return fail("short \\u escape");
+        cp = 0;
+        for (int k = 0; k < 4; ++k) {
+            const char c = s_[i_++];
+            cp <<= 4;
+            if (c >= '0' && c <= '9') {
+                cp |= static_cast<uint32_t>(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                cp |= static_cast<uint32_t>(c - 'a' + 10);
+            } else if (c >= 'A' && c <= 'F') {
+                cp |= static_cast<uint32_t>(c - 'A' + 10);
+            } else {
+                return fail("bad hex digit in \\u escape");
+            }
+        }
+        return true;
+    }
+
+    // One raw UTF-8 encoded character starting with a byte >= 0x80.
+    bool raw_utf8(std::string* out) {
+        const auto b = [&](size_t k) { return static_cast<unsigned char>(s_[k]); };
+        const unsigned char lead = b(i_);
+        size_t n = 0;
+        uint32_t cp = 0;
+        if ((lead & 0xe0) == 0xc0) {
+            n = 2;
+            cp = lead & 0x1f;
+        } else if ((lead & 0xf0) == 0xe0) {
+            n = 3;
+            cp = lead & 0x0f;
+        } else if ((lead & 0xf8) == 0xf0) {
+            n = 4;
+            cp = lead & 0x07;
+        } else {
+            return fail("invalid UTF-8 lead byte");
+        }
+        if (s_.size() - i_ < n) return fail("truncated UTF-8");
+        for (size_t k = 1; k < n; ++k) {
+            if ((b(i_ + k) & 0xc0) != 0x80) return fail("invalid UTF-8 continuation");
+            cp = (cp << 6) | (b(i_ + k) & 0x3f);
+        }
+        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n]) return fail("overlong UTF-8");
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return fail("invalid code point");
+        if (out) out->append(s_.substr(i_, n));
+        i_ += n;
+        return true;
+    }
+
+    bool string(std::string* out) {
+        if (peek() != '"') return fail("expected a string");
+        ++i_;
+        for (;;) {
+            if (at_end()) return fail("unterminated string");
+            const auto c = static_cast<unsigned char>(s_[i_]);
+            if (c == '"') {
+                ++i_;
+                return true;
+            }
+            if (c < 0x20) return fail("raw control character in string");
+            if (c >= 0x80) {
+                if (!raw_utf8(out)) return false;
+                continue;
+            }
+            if (c != '\\') {
+                if (out) *out += static_cast<char>(c);
+                ++i_;
+                continue;
+            }
+            ++i_;
+            if (at_end()) return fail("unterminated escape");
+            const char e = s_[i_++];
+            char plain = 0;
+            switch (e) {
+            case '"': plain = '"'; break;
+            case '\\': plain = '\\'; break;
+            case '/': plain = '/'; break;
+            case 'b': plain = '\b'; break;
+            case 'f': plain = '\f'; break;
+            case 'n': plain = '\n'; break;
+            case 'r': plain = '\r'; break;
+            case 't': plain = '\t'; break;
+            case 'u': {
+                uint32_t cp = 0;
+                if (!hex4(cp)) return false;
+                if (cp >= 0xdc00 && cp <= 0xdfff) return fail("lone low surrogate");
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    uint32_t low = 0;
+                    if (s_.substr(i_, 2) != "\\u") return fail("lone high surrogate");
+                    i_ += 2;
+                    if (!hex4(low)) return false;
+                    if (low < 0xdc00 || low > 0xdfff) return fail("bad surrogate pair");
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+                }
+                if (out) put_utf8(*out, cp);
+                continue;
+            }
+            default: return fail("bad escape");
+            }
+            if (out) *out += plain;
+        }
+    }
+
+    std::string_view s_;
+    size_t i_ = 0;
+    int depth_ = 0;
+    std::string error_;
+};
+
+std::string json_error(std::string_view text) { return JsonReader(text).check_document(); }
+
+std::string json_literal(std::string_view text) {
+    std::string out;
+    append_json_string(out, text);
+    return out;
+}
+
+// Decodes what append_json_string wrote; fails the test if it is not JSON.
+std::string json_round_trip(std::string_view text) {
+    const std::string literal = json_literal(text);
+    JsonReader reader(literal);
+    std::string decoded;
+    EXPECT_TRUE(reader.read_string_document(decoded)) << reader.error() << " in " << literal;
+    return decoded;
+}
+
+constexpr uint64_t kStart = 1'000'000'000;
+
+Event make_event(EventData data) {
+    Event e;
+    // The variant lists the data types in the order of the PT_EV_* values.
+    e.type = static_cast<EventType>(PT_EV_FAULT + data.index());
+    e.cpu = 2;
+    e.ts_ns = 1'500'000'000;
+    e.pid = 100;
+    e.tid = 101;
+    e.comm = "app";
+    e.data = std::move(data);
+    return e;
+}
+
+std::string format_one(OutputFormat format, const Event& e, uint64_t start_ns = kStart) {
+    std::string out;
+    make_formatter(format, start_ns)->append(e, out);
+    return out;
+}
+
+std::string json_line(const Event& e) {
+    const std::string line = format_one(OutputFormat::Json, e);
+    EXPECT_EQ(json_error(line), "") << line;
+    return line;
+}
+
+std::string text_line(const Event& e, uint64_t start_ns = kStart) {
+    return format_one(OutputFormat::Text, e, start_ns);
+}
+
+// The common start of every JSON line of make_event().
+const std::string kJsonHead =
+    R"({"type":"TYPE","ts_ns":1500000000,"pid":100,"tid":101,"comm":"app","cpu":2)";
+
+std::string json_head(std::string_view type) {
+    std::string head = kJsonHead;
+    head.replace(head.find("TYPE"), 4, type);
+    return head;
+}
+
+FaultData sample_fault() {
+    return FaultData{0x7f0000001000ull, 0x401000ull, 6, Access::Write, FaultMode::User};
+}
+
+MmapData anonymous_mmap() {
+    MmapData d;
+    d.addr = 0x7f0000000000ull;
+    d.len = 8192;
+    d.pgoff = 0;
+    d.prot = PROT_READ | PROT_WRITE;
+    d.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    d.fd = -1;
+    d.err = 0;
+    return d;
+}
+
+}  // namespace
+
+// --- JSON Lines -----------------------------------------------------------
+
+TEST(JsonFormatter, NoPreamble) {
+    EXPECT_EQ(make_formatter(OutputFormat::Json, kStart)->preamble(), "");
+}
+
+TEST(JsonFormatter, Fault) {
+    EXPECT_EQ(json_line(make_event(sample_fault())),
+              json_head("fault") +
+                  R"(,"addr":"0x7f0000001000","ip":"0x401000","access":"write","mode":"user"})"
+                  "\n");
+    FaultData kernel_exec{0x400000, 0xffffffff81000000ull, 0x10, Access::Exec, FaultMode::Kernel};
+    EXPECT_EQ(json_line(make_event(kernel_exec)),
+              json_head("fault") +
+                  R"(,"addr":"0x400000","ip":"0xffffffff81000000","access":"exec","mode":"kernel"})"
+                  "\n");
+    FaultData read{0, 0, 0, Access::Read, FaultMode::User};
+    EXPECT_EQ(json_line(make_event(read)),
+              json_head("fault") + R"(,"addr":"0x0","ip":"0x0","access":"read","mode":"user"})"
+                                   "\n");
+}
+
+TEST(JsonFormatter, Mmap) {
+    EXPECT_EQ(json_line(make_event(anonymous_mmap())),
+              json_head("mmap") +
+                  R"(,"addr":"0x7f0000000000","len":8192,"prot":"rw-","flags":"private|anonymous","fd":-1,"pgoff":0})"
+                  "\n");
+    MmapData file{0x7f1000000000ull, 4096, 3, PROT_READ | PROT_EXEC, MAP_SHARED, 7, 0};
+    EXPECT_EQ(json_line(make_event(file)),
+              json_head("mmap") +
+                  R"(,"addr":"0x7f1000000000","len":4096,"prot":"r-x","flags":"shared","fd":7,"pgoff":3})"
+                  "\n");
+}
+
+TEST(JsonFormatter, FailedMmapHasError) {
+    MmapData d = anonymous_mmap();
+    d.addr = 0;
+    d.len = 1ull << 40;
+    d.err = ENOMEM;
+    EXPECT_EQ(json_line(make_event(d)),
+              json_head("mmap") +
+                  R"(,"addr":"0x0","len":1099511627776,"prot":"rw-","flags":"private|anonymous","fd":-1,"pgoff":0,"error":"ENOMEM"})"
+                  "\n");
+}
+
+TEST(JsonFormatter, Munmap) {
+    EXPECT_EQ(json_line(make_event(MunmapData{0x1000, 0x2000, 0})),
+              json_head("munmap") + R"(,"addr":"0x1000","len":8192})"
+                                    "\n");
+    EXPECT_EQ(json_line(make_event(MunmapData{0x1001, 0x2000, EINVAL})),
+              json_head("munmap") + R"(,"addr":"0x1001","len":8192,"error":"EINVAL"})"
+                                    "\n");
+}
+
+TEST(JsonFormatter, Fork) {
+    EXPECT_EQ(json_line(make_event(ForkData{4321})),
+              json_head("fork") + R"(,"child_pid":4321})"
+                                  "\n");
+}
+
+TEST(JsonFormatter, Exec) {
+    EXPECT_EQ(json_line(make_event(ExecData{"/usr/bin/true"})),
+              json_head("exec") + R"(,"filename":"/usr/bin/true"})"
+                                  "\n");
+}
+
+TEST(JsonFormatter, ExitWithCode) {
+    EXPECT_EQ(json_line(make_event(ExitData{3 << 8})),
+              json_head("exit") + R"(,"code":3})"
+                                  "\n");
+    EXPECT_EQ(json_line(make_event(ExitData{0})),
+              json_head("exit") + R"(,"code":0})"
+                                  "\n");
+}
+
+TEST(JsonFormatter, ExitBySignal) {
+    EXPECT_EQ(json_line(make_event(ExitData{SIGKILL})),
+              json_head("exit") + R"(,"code":137,"signal":"SIGKILL"})"
+                                  "\n");
+    // Core dumped (0x80) does not change the code or the signal.
+    EXPECT_EQ(json_line(make_event(ExitData{0x80 | SIGSEGV})),
+              json_head("exit") + R"(,"code":139,"signal":"SIGSEGV"})"
+                                  "\n");
+}
+
+TEST(JsonFormatter, Lost) {
+    Event e = make_event(LostData{5});
+    e.pid = 0;
+    e.tid = 0;
+    e.comm.clear();
+    e.cpu = 3;
+    EXPECT_EQ(json_line(e),
+              R"({"type":"lost","ts_ns":1500000000,"pid":0,"tid":0,"comm":"","cpu":3,"count":5})"
+              "\n");
+}
+
+TEST(JsonFormatter, TimestampIsAbsolute) {
+    // JSON keeps the kernel's clock so lines can be joined with other data.
+    Event e = make_event(ForkData{1});
+    e.ts_ns = 18'446'744'073'709'551'615ull;
+    const std::string line = format_one(OutputFormat::Json, e, 5);
+    EXPECT_NE(line.find(R"("ts_ns":18446744073709551615,)"), std::string::npos) << line;
+}
+
+TEST(JsonFormatter, AppendsWithoutTouchingEarlierOutput) {
+    auto formatter = make_formatter(OutputFormat::Json, kStart);
+    std::string out = "previous\n";
+    formatter->append(make_event(ForkData{1}), out);
+    formatter->append(make_event(ForkData{2}), out);
+    ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+    EXPECT_EQ(out.rfind("previous\n", 0), 0u);
+    EXPECT_NE(out.find(R"("child_pid":1})"), std::string::npos);
+    EXPECT_NE(out.find(R"("child_pid":2})"), std::string::npos);
+}
+
+TEST(JsonFormatter, HostileNamesStayOneValidLine) {
+    Event e = make_event(ExecData{"/tmp/evil\n{\"type\":\"fork\"}\r\x01\"\\\xff\xc3"});
+    e.comm = "a\"b\\c\nd\te\x7f\xfe";
+    const std::string line = json_line(e);
+    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+    EXPECT_EQ(line.back(), '\n');
+}
+
+TEST(JsonString, Escapes) {
+    EXPECT_EQ(json_literal(""), R"("")");
+    EXPECT_EQ(json_literal("plain text"), R"("plain text")");
+    EXPECT_EQ(json_literal("a\"b"), R"("a\"b")");
+    EXPECT_EQ(json_literal("a\\b"), R"("a\\b")");
+    EXPECT_EQ(json_literal("line\nnext"), R"("line\nnext")");
+    EXPECT_EQ(json_literal("tab\there"), R"("tab\there")");
+    EXPECT_EQ(json_literal("\r"), R"("\u000d")");
+    EXPECT_EQ(json_literal("\x01"), R"("\u0001")");
+    EXPECT_EQ(json_literal("\x1f"), R"("\u001f")");
+    EXPECT_EQ(json_literal("\x7f"), R"("\u007f")");
+    EXPECT_EQ(json_literal(std::string_view("a\0b", 3)), R"("a\u0000b")");
+    EXPECT_EQ(json_literal("/"), R"("/")");
+}
+
+TEST(JsonString, ValidUtf8PassesThrough) {
+    EXPECT_EQ(json_literal("h\xc3\xa9llo"), "\"h\xc3\xa9llo\"");                 // é
+    EXPECT_EQ(json_literal("\xe6\x97\xa5\xe6\x9c\xac"), "\"\xe6\x97\xa5\xe6\x9c\xac\"");  // 日本
+    EXPECT_EQ(json_literal("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");       // U+1F600
+    EXPECT_EQ(json_literal("\xf4\x8f\xbf\xbf"), "\"\xf4\x8f\xbf\xbf\"");       // U+10FFFF
+    EXPECT_EQ(json_literal("\xc2\x80"), "\"\xc2\x80\"");                       // U+0080
+    EXPECT_EQ(json_literal("\xef\xbf\xbd"), "\"\xef\xbf\xbd\"");               // U+FFFD
+}
+
+TEST(JsonString, InvalidBytesAreEscaped) {
+    EXPECT_EQ(json_literal("\xff"), R"("\u00ff")");
+    EXPECT_EQ(json_literal("\x80"), R"("\u0080")");          // stray continuation
+    EXPECT_EQ(json_literal("a\xc3"), R"("a\u00c3")");        // truncated at the end
+    EXPECT_EQ(json_literal("\xc3("), R"("\u00c3(")");        // bad continuation
+    EXPECT_EQ(json_literal("\xc0\xaf"), R"("\u00c0\u00af")");  // overlong '/'
+    EXPECT_EQ(json_literal("\xe0\x80\xaf"), R"("\u00e0\u0080\u00af")");  // overlong
+    EXPECT_EQ(json_literal("\xed\xa0\x80"), R"("\u00ed\u00a0\u0080")");  // surrogate
+    EXPECT_EQ(json_literal("\xf4\x90\x80\x80"),
+              R"("\u00f4\u0090\u0080\u0080")");  // above U+10FFFF
+    EXPECT_EQ(json_literal("\xf0\x9f\x98"), R"("\u00f0\u009f\u0098")");  // truncated 4-byte
+    // A valid character right after an invalid byte is kept.
+    EXPECT_EQ(json_literal("\xff\xc3\xa9"), "\"\\u00ff\xc3\xa9\"");
+}
+
+TEST(JsonString, EverySingleByteIsValidJson) {
+    for (int c = 0; c < 256; ++c) {
+        const std::string text(1, static_cast<char>(c));
+        const std::string literal = json_literal(text);
+        EXPECT_EQ(json_error(literal), "") << "byte " << c << ": " << literal;
+    }
+}
+
+TEST(JsonString, EveryBytePairIsValidJsonAndAsciiAndUtf8RoundTrip) {
+    for (int a = 0; a < 256; ++a) {
+        for (int b = 0; b < 256; ++b) {
+            const std::string text{static_cast<char>(a), static_cast<char>(b)};
+            const std::string literal = json_literal(text);
+            JsonReader reader(literal);
+            std::string decoded;
+            ASSERT_TRUE(reader.read_string_document(decoded))
+                << reader.error() << " for bytes " << a << "," << b << ": " << literal;
+            // Text that is already valid UTF-8 must come back unchanged.
+            const bool valid_utf8 = (a < 0x80 && b < 0x80) ||
+                                    (a >= 0xc2 && a <= 0xdf && (b & 0xc0) == 0x80);
+            if (valid_utf8) {
+                ASSERT_EQ(decoded, text) << "bytes " << a << "," << b;
+            }
+        }
+    }
+}
+
+TEST(JsonString, RoundTripOfMixedText) {
+    const std::string text = "p\xc3\xa4th/\xe2\x82\xac \"q\" \\ \t\n\x02 \xf0\x90\x8d\x88 end";
+    EXPECT_EQ(json_round_trip(text), text);
+}
+
+// --- Text -----------------------------------------------------------------
+
+namespace {
+
+std::string right(std::string_view s, size_t width) {
+    return std::string(width > s.size() ? width - s.size() : 0, ' ') + std::string(s);
+}
+std::string left(std::string_view s, size_t width) {
+    return std::string(s) + std::string(width > s.size() ? width - s.size() : 0, ' ');
+}
+
+// Columns as the text format lays them out: TIME(12, right) COMM(16, left)
+// PID(7, right) TID(7, right) EVENT(6, left) DETAILS.
+std::string text_prefix(std::string_view time, std::string_view comm, std::string_view pid,
+                        std::string_view tid, std::string_view event) {
+    return right(time, 12) + " " + left(comm, 16) + " " + right(pid, 7) + " " + right(tid, 7) +
+           " " + left(event, 6) + " ";
+}
+
+std::string text_expected(std::string_view event, std::string_view details) {
+    return text_prefix("0.500000", "app", "100", "101", event) + std::string(details) + "\n";
+}
+
+}  // namespace
+
+TEST(TextFormatter, Preamble) {
+    const std::string preamble = make_formatter(OutputFormat::Text, kStart)->preamble();
+    EXPECT_EQ(preamble, text_prefix("TIME(s)", "COMM", "PID", "TID", "EVENT") + "DETAILS\n");
+}
+
+TEST(TextFormatter, HeaderColumnsLineUpWithEvents) {
+    const std::string preamble = make_formatter(OutputFormat::Text, kStart)->preamble();
+    Event e = make_event(ForkData{1});
+    e.pid = 1234567;
+    e.tid = 7654321;
+    e.comm = "0123456789abcdef";
+    const std::string line = text_line(e);
+    // Right-aligned columns end where their titles end; left-aligned ones
+    // start where their titles start.
+    EXPECT_EQ(preamble.find("PID") + 3, line.find("1234567") + 7);
+    EXPECT_EQ(preamble.find("TID") + 3, line.find("7654321") + 7);
+    EXPECT_EQ(preamble.find("COMM"), line.find("0123456789abcdef"));
+    EXPECT_EQ(preamble.find("EVENT"), line.find("fork"));
+    EXPECT_EQ(preamble.find("DETAILS"), line.find("child=1"));
+    EXPECT_EQ(preamble.find("TIME(s)") + 7, line.find("0.500000") + 8);
+}
+
+TEST(TextFormatter, TimeIsRelativeToStart) {
+    Event e = make_event(ForkData{1});
+    EXPECT_EQ(text_line(e).substr(0, 13), "    0.500000 ");
+    e.ts_ns = kStart;
+    EXPECT_EQ(text_line(e).substr(0, 13), "    0.000000 ");
+    e.ts_ns = kStart + 1234;  // 1.234 µs
+    EXPECT_EQ(text_line(e).substr(0, 13), "    0.000001 ");
+    e.ts_ns = kStart + 61'250'000'000ull;
+    EXPECT_EQ(text_line(e).substr(0, 13), "   61.250000 ");
+}
+
+TEST(TextFormatter, EventsBeforeStartAreNegative) {
+    // Events already in the ring buffer may carry a time before start_ns.
+    Event e = make_event(ForkData{1});
+    e.ts_ns = kStart - 100'000'000;
+    EXPECT_EQ(text_line(e).substr(0, 13), "   -0.100000 ");
+}
+
+TEST(TextFormatter, Fault) {
+    EXPECT_EQ(text_line(make_event(sample_fault())),
+              text_expected("fault", "0x7f0000001000 write user ip=0x401000"));
+    FaultData kernel{0x1000, 0xffffffff81000000ull, 0, Access::Read, FaultMode::Kernel};
+    EXPECT_EQ(text_line(make_event(kernel)),
+              text_expected("fault", "0x1000 read kernel ip=0xffffffff81000000"));
+    FaultData exec{0x401000, 0x401000, 0x15, Access::Exec, FaultMode::User};
+    EXPECT_EQ(text_line(make_event(exec)),
+              text_expected("fault", "0x401000 exec user ip=0x401000"));
+}
+
+TEST(TextFormatter, AnonymousMmap) {
+    EXPECT_EQ(text_line(make_event(anonymous_mmap())),
+              text_expected("mmap", "0x7f0000000000-0x7f0000002000 8 KiB rw- private|anonymous"));
+}
+
+TEST(TextFormatter, FileMmapShowsFdAndOffset) {
+    MmapData d{0x7f1000000000ull, 3ull << 19, 2, PROT_READ, MAP_PRIVATE, 5, 0};
+    EXPECT_EQ(text_line(make_event(d)),
+              text_expected("mmap",
+                            "0x7f1000000000-0x7f1000180000 1.5 MiB r-- private fd=5 pgoff=2"));
+}
+
+TEST(TextFormatter, FailedMmapShowsErrno) {
+    MmapData d = anonymous_mmap();
+    d.addr = 0;
+    d.len = 1ull << 40;
+    d.err = ENOMEM;
+    EXPECT_EQ(text_line(make_event(d)),
+              text_expected("mmap", "hint=0x0 len=1 TiB rw- private|anonymous fd=-1 pgoff=0 "
+                                    "-> ENOMEM"));
+}
+
+TEST(TextFormatter, Munmap) {
+    EXPECT_EQ(text_line(make_event(MunmapData{0x10000, 0x3000, 0})),
+              text_expected("munmap", "0x10000-0x13000 12 KiB"));
+    EXPECT_EQ(text_line(make_event(MunmapData{0x10001, 0x1000, EINVAL})),
+              text_expected("munmap", "0x10001-0x11001 4 KiB -> EINVAL"));
+}
+
+TEST(TextFormatter, ForkExecExit) {
+    EXPECT_EQ(text_line(make_event(ForkData{4321})), text_expected("fork", "child=4321"));
+    EXPECT_EQ(text_line(make_event(ExecData{"/usr/bin/true"})),
+              text_expected("exec", "/usr/bin/true"));
+    EXPECT_EQ(text_line(make_event(ExitData{3 << 8})), text_expected("exit", "code=3"));
+    EXPECT_EQ(text_line(make_event(ExitData{SIGKILL})),
+              text_expected("exit", "killed by SIGKILL"));
+    EXPECT_EQ(text_line(make_event(ExitData{0x80 | SIGSEGV})),
+              text_expected("exit", "killed by SIGSEGV (core dumped)"));
+}
+
+TEST(TextFormatter, Lost) {
+    Event e = make_event(LostData{17});
+    e.pid = 0;
+    e.tid = 0;
+    e.comm.clear();
+    e.cpu = 3;
+    EXPECT_EQ(text_line(e), text_prefix("0.500000", "-", "0", "0", "lost") +
+                                "17 events lost on cpu 3 (ring buffer full)\n");
+}
+
+TEST(TextFormatter, EmptyCommIsADash) {
+    Event e = make_event(ForkData{1});
+    e.comm.clear();
+    EXPECT_EQ(text_line(e), text_prefix("0.500000", "-", "100", "101", "fork") + "child=1\n");
+}
+
+TEST(TextFormatter, OneLinePerEvent) {
+    auto formatter = make_formatter(OutputFormat::Text, kStart);
+    std::string out;
+    const EventData all[] = {sample_fault(),      anonymous_mmap(),  MunmapData{1, 2, 0},
+                             ForkData{1},         ExecData{"/bin/x"}, ExitData{0},
+                             LostData{1}};
+    for (const auto& d : all) formatter->append(make_event(d), out);
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 7) << out;
+    EXPECT_EQ(out.back(), '\n');
+}
+
+// A traced program chooses its own thread name (prctl PR_SET_NAME) and the
+// names of the files it runs: a newline in them must not start a new line,
+// or one event shows as two and a program can print fake events.
+TEST(TextFormatter, ControlCharactersInNamesDoNotBreakTheLine) {
+    const Event exec = make_event(ExecData{"/tmp/a\n    0.600000 app 100 101 fork   child=1"});
+    const std::string exec_line = text_line(exec);
+    EXPECT_EQ(std::count(exec_line.begin(), exec_line.end(), '\n'), 1) << exec_line;
+    Event fork = make_event(ForkData{1});
+    fork.comm = "x\ny\rz";
+    const std::string line = text_line(fork);
+    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+    EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+}

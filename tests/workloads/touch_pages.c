@@ -1,0 +1,150 @@
+// touch_pages: maps a region of N pages, touches each page exactly once, unmaps
+// it and reports what it did, so tests can compare a trace with the truth.
+//
+//   touch_pages --pages N [--report FILE] [--fork-pages M] [--kernel-read]
+//               [--wait-signal] [--loop] [--exit-code C]
+//
+// Report lines (appended to FILE, one write each):
+//   pid PID
+//   region PID ADDR LEN MODE      MODE: user (stores) or kernel (read(2) into it)
+//   child PID                     the pid of the forked child (--fork-pages)
+// --wait-signal: report "ready PID" and wait for SIGUSR1 before mapping.
+// --loop: repeat map/touch/unmap until SIGTERM/SIGINT.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *report_path;
+static volatile sig_atomic_t got_go;
+static volatile sig_atomic_t got_stop;
+
+static void on_go(int sig) { (void)sig; got_go = 1; }
+static void on_stop(int sig) { (void)sig; got_stop = 1; }
+
+static void die(const char *what) {
+    fprintf(stderr, "touch_pages: %s: %s\n", what, strerror(errno));
+    exit(100);
+}
+
+static void report(const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (!report_path) {
+        fputs(line, stderr);
+        return;
+    }
+    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) die("open report");
+    if (write(fd, line, (size_t)n) != n) die("write report");
+    close(fd);
+}
+
+// Maps `pages` pages and faults each in exactly once; returns the region.
+static char *touch_region(size_t pages, int kernel_read, size_t *len_out) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t len = pages * page;
+    char *region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED) die("mmap");
+    // One fault per 4 KiB page: no transparent huge pages for this region.
+    if (madvise(region, len, MADV_NOHUGEPAGE) != 0) die("madvise");
+    if (kernel_read) {
+        // The kernel writes the pages inside read(): faults taken in kernel mode.
+        int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) die("open /dev/zero");
+        size_t done = 0;
+        while (done < len) {
+            ssize_t n = read(fd, region + done, len - done);
+            if (n <= 0) die("read /dev/zero");
+            done += (size_t)n;
+        }
+        close(fd);
+    } else {
+        for (size_t i = 0; i < pages; i++) ((volatile char *)region)[i * page] = (char)i;
+    }
+    report("region %d %p %zu %s\n", getpid(), (void *)region, len, kernel_read ? "kernel" : "user");
+    *len_out = len;
+    return region;
+}
+
+static void unmap_region(char *region, size_t len) {
+    if (munmap(region, len) != 0) die("munmap");
+}
+
+int main(int argc, char **argv) {
+    size_t pages = 0, fork_pages = 0;
+    int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--pages") && v) pages = strtoull(v, NULL, 0), i++;
+        else if (!strcmp(a, "--report") && v) report_path = v, i++;
+        else if (!strcmp(a, "--fork-pages") && v) fork_pages = strtoull(v, NULL, 0), i++;
+        else if (!strcmp(a, "--exit-code") && v) exit_code = atoi(v), i++;
+        else if (!strcmp(a, "--kernel-read")) kernel_read = 1;
+        else if (!strcmp(a, "--wait-signal")) wait_signal = 1;
+        else if (!strcmp(a, "--loop")) loop = 1;
+        else {
+            fprintf(stderr, "usage: touch_pages --pages N [--report FILE] [--fork-pages M] "
+                            "[--kernel-read] [--wait-signal] [--loop] [--exit-code C]\n");
+            return 2;
+        }
+    }
+    if (!pages) {
+        fprintf(stderr, "touch_pages: --pages N is required\n");
+        return 2;
+    }
+
+    report("pid %d\n", getpid());
+    if (wait_signal) {
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        signal(SIGUSR1, on_go);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        report("ready %d\n", getpid());
+        while (!got_go) sigsuspend(&old);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    if (loop) {
+        signal(SIGTERM, on_stop);
+        signal(SIGINT, on_stop);
+        while (!got_stop) {
+            size_t len;
+            char *region = touch_region(pages, kernel_read, &len);
+            unmap_region(region, len);
+            usleep(1000);
+        }
+        return exit_code;
+    }
+
+    size_t len;
+    char *region = touch_region(pages, kernel_read, &len);
+    if (fork_pages) {
+        // The parent's region stays mapped meanwhile, so the child's is elsewhere.
+        pid_t child = fork();
+        if (child < 0) die("fork");
+        if (child == 0) {
+            size_t child_len;
+            char *mine = touch_region(fork_pages, kernel_read, &child_len);
+            unmap_region(mine, child_len);
+            _exit(0);
+        }
+        report("child %d\n", child);
+        int status;
+        if (waitpid(child, &status, 0) != child) die("waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 101;
+    }
+    unmap_region(region, len);
+    return exit_code;
+}
