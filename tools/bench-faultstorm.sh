@@ -270,6 +270,12 @@ ratio_median() {
 modes=(plain pagetrace)
 ((with_perf)) && modes+=(perf)
 
+# Tracing needs a second CPU for the consumer, so other load skews the traced
+# runs more than the untraced ones. Say so rather than report a bad ratio quietly.
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load_before" 'BEGIN { exit !(l > 0.5) }'; then
+    note "warning: load average is $load_before; other work on this machine will skew the results"
+fi
 note "workload: $workload ${workload_args[*]} (expect $expected_faults faults per run)"
 note "pagetrace: $pagetrace trace --format json ${trace_args[*]}"
 if ((warmup)); then
@@ -313,3 +319,5 @@ done
 echo
 echo "Faults captured include the few dozen faults of process start-up (exec, ld.so, libc),"
 echo "so they exceed pages touched slightly when nothing is lost."
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+echo "Load average before/after: $load_before/$load_after (the benchmark itself adds about 1)."

@@ -121,17 +121,14 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     ring.drain();
     report_new_drops();
 
-    if (command) {
-        if (result.stopped_by_signal) {
-            // Ctrl-C reaches the command through the terminal; anything else we pass on.
-            if (result.stop_signal != SIGINT) command->signal(result.stop_signal);
-            auto status = command->poll_exit();
-            result.exit_status = status ? *status : 128 + result.stop_signal;
-        } else {
-            result.exit_status = command->wait_exit();
-        }
-    } else if (result.stopped_by_signal) {
+    if (result.stopped_by_signal) {
+        // Ctrl-C reaches the command through the terminal; anything else we
+        // pass on. Tracing was cut short, so the status says so: 128 + signal.
+        if (command && result.stop_signal != SIGINT) command->signal(result.stop_signal);
+        if (command) command->poll_exit();
         result.exit_status = 128 + result.stop_signal;
+    } else if (command) {
+        result.exit_status = command->wait_exit();
     }
     result.records = records_;
     result.lost = lost_;

@@ -27,7 +27,10 @@ public:
         skip_ws();
         if (!value()) return error_;
         skip_ws();
-        if (i_ != s_.size()) return fail("trailing characters");
+        if (i_ != s_.size()) {
+            fail("trailing characters");
+            return error_;
+        }
         return {};
     }
 
@@ -586,15 +589,15 @@ TEST(TextFormatter, Preamble) {
 TEST(TextFormatter, HeaderColumnsLineUpWithEvents) {
     const std::string preamble = make_formatter(OutputFormat::Text, kStart)->preamble();
     Event e = make_event(ForkData{1});
-    e.pid = 1234567;
-    e.tid = 7654321;
-    e.comm = "0123456789abcdef";
+    e.pid = 7777777;
+    e.tid = 8888888;
+    e.comm = "abcdefghijklmnop";
     const std::string line = text_line(e);
     // Right-aligned columns end where their titles end; left-aligned ones
     // start where their titles start.
-    EXPECT_EQ(preamble.find("PID") + 3, line.find("1234567") + 7);
-    EXPECT_EQ(preamble.find("TID") + 3, line.find("7654321") + 7);
-    EXPECT_EQ(preamble.find("COMM"), line.find("0123456789abcdef"));
+    EXPECT_EQ(preamble.find("PID") + 3, line.find("7777777") + 7);
+    EXPECT_EQ(preamble.find("TID") + 3, line.find("8888888") + 7);
+    EXPECT_EQ(preamble.find("COMM"), line.find("abcdefghijklmnop"));
     EXPECT_EQ(preamble.find("EVENT"), line.find("fork"));
     EXPECT_EQ(preamble.find("DETAILS"), line.find("child=1"));
     EXPECT_EQ(preamble.find("TIME(s)") + 7, line.find("0.500000") + 8);

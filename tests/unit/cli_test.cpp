@@ -1,0 +1,546 @@
+// The command line: parsing, sizes, resolving the command to run, exit
+// statuses, and the real binary's behaviour on the errors that need no root.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/options.h"
+#include "proc/command_launcher.h"
+#include "util/error.h"
+
+using namespace pagetrace;
+
+namespace {
+
+struct Parsed {
+    int status = -1;
+    CommandLine cli;
+    std::string out;
+    std::string err;
+};
+
+Parsed parse(std::initializer_list<const char*> args) {
+    std::vector<const char*> argv{"pagetrace"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Parsed p;
+    std::ostringstream out;
+    std::ostringstream err;
+    p.status = parse_command_line(static_cast<int>(argv.size()), argv.data(), p.cli, out, err);
+    p.out = out.str();
+    p.err = err.str();
+    return p;
+}
+
+}  // namespace
+
+TEST(CommandLine, TraceACommand) {
+    const Parsed p = parse({"trace", "--", "/bin/true"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.subcommand, Subcommand::Trace);
+    EXPECT_EQ(p.cli.trace.command, (std::vector<std::string>{"/bin/true"}));
+    EXPECT_TRUE(p.cli.trace.pids.empty());
+    // Defaults a user gets without asking.
+    EXPECT_EQ(p.cli.trace.format, OutputFormat::Text);
+    EXPECT_TRUE(p.cli.trace.follow_children);
+    EXPECT_EQ(p.cli.trace.ring_bytes, 64ull << 20);
+    EXPECT_EQ(p.cli.trace.output_path, "");
+    EXPECT_EQ(p.cli.trace.user, "");
+    EXPECT_EQ(p.cli.verbosity, 0);
+    EXPECT_EQ(p.out, "");
+    EXPECT_EQ(p.err, "");
+}
+
+TEST(CommandLine, CommandArgumentsAreNotPagetraceOptions) {
+    const Parsed p = parse({"trace", "--", "ls", "-l", "-p", "3", "--format", "xml", "--"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.trace.command,
+              (std::vector<std::string>{"ls", "-l", "-p", "3", "--format", "xml", "--"}));
+    EXPECT_TRUE(p.cli.trace.pids.empty());
+    EXPECT_EQ(p.cli.trace.format, OutputFormat::Text);
+}
+
+TEST(CommandLine, Pids) {
+    const Parsed p = parse({"trace", "-p", "12,34"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.trace.pids, (std::vector<pid_t>{12, 34}));
+    EXPECT_TRUE(p.cli.trace.command.empty());
+
+    const Parsed repeated = parse({"trace", "--pid", "5", "-p", "6"});
+    ASSERT_EQ(repeated.status, -1) << repeated.err;
+    EXPECT_EQ(repeated.cli.trace.pids, (std::vector<pid_t>{5, 6}));
+}
+
+TEST(CommandLine, BadPids) {
+    EXPECT_EQ(parse({"trace", "-p", "0"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "-p", "-5"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "-p", "abc"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "-p", "12,x"}).status, kExitUsage);
+}
+
+TEST(CommandLine, NothingToTrace) {
+    const Parsed p = parse({"trace"});
+    EXPECT_EQ(p.status, kExitUsage);
+    EXPECT_NE(p.err.find("nothing to trace"), std::string::npos) << p.err;
+}
+
+TEST(CommandLine, NoSubcommandIsAUsageError) {
+    const Parsed p = parse({});
+    EXPECT_EQ(p.status, kExitUsage);
+    EXPECT_NE(p.err, "");
+    EXPECT_EQ(parse({"frobnicate"}).status, kExitUsage);
+}
+
+TEST(CommandLine, PidsAndCommandAreExclusive) {
+    const Parsed p = parse({"trace", "-p", "1", "--", "ls"});
+    EXPECT_EQ(p.status, kExitUsage);
+    EXPECT_NE(p.err, "");
+}
+
+TEST(CommandLine, UserOnlyWithACommand) {
+    EXPECT_EQ(parse({"trace", "--user", "nobody", "-p", "1"}).status, kExitUsage);
+    const Parsed p = parse({"trace", "--user", "nobody", "--", "id"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.trace.user, "nobody");
+}
+
+TEST(CommandLine, Format) {
+    EXPECT_EQ(parse({"trace", "--format", "xml", "--", "ls"}).status, kExitUsage);
+    const Parsed json = parse({"trace", "--format", "json", "--", "ls"});
+    ASSERT_EQ(json.status, -1) << json.err;
+    EXPECT_EQ(json.cli.trace.format, OutputFormat::Json);
+    const Parsed text = parse({"trace", "--format", "text", "--", "ls"});
+    ASSERT_EQ(text.status, -1) << text.err;
+    EXPECT_EQ(text.cli.trace.format, OutputFormat::Text);
+}
+
+TEST(CommandLine, RingSize) {
+    const Parsed p = parse({"trace", "--ring-size", "16M", "--", "ls"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.trace.ring_bytes, 16ull << 20);
+
+    const Parsed smallest = parse({"trace", "--ring-size", "4K", "--", "ls"});
+    ASSERT_EQ(smallest.status, -1) << smallest.err;
+    EXPECT_EQ(smallest.cli.trace.ring_bytes, 4096u);
+
+    const Parsed largest = parse({"trace", "--ring-size", "2G", "--", "ls"});
+    ASSERT_EQ(largest.status, -1) << largest.err;
+    EXPECT_EQ(largest.cli.trace.ring_bytes, 2ull << 30);
+}
+
+TEST(CommandLine, BadRingSizes) {
+    const Parsed not_power = parse({"trace", "--ring-size", "3M", "--", "ls"});
+    EXPECT_EQ(not_power.status, kExitUsage);
+    EXPECT_NE(not_power.err.find("power of two"), std::string::npos) << not_power.err;
+    EXPECT_EQ(parse({"trace", "--ring-size", "2K", "--", "ls"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "--ring-size", "4G", "--", "ls"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "--ring-size", "0", "--", "ls"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "--ring-size", "16X", "--", "ls"}).status, kExitUsage);
+    EXPECT_EQ(parse({"trace", "--ring-size", "lots", "--", "ls"}).status, kExitUsage);
+}
+
+TEST(CommandLine, TopLevelHelp) {
+    const Parsed p = parse({"--help"});
+    EXPECT_EQ(p.status, 0);
+    EXPECT_NE(p.out.find("trace"), std::string::npos) << p.out;
+    EXPECT_EQ(p.err, "");
+}
+
+TEST(CommandLine, TraceHelpHasExamples) {
+    const Parsed p = parse({"trace", "--help"});
+    EXPECT_EQ(p.status, 0);
+    EXPECT_NE(p.out.find("Examples"), std::string::npos) << p.out;
+    EXPECT_NE(p.out.find("--ring-size"), std::string::npos) << p.out;
+    EXPECT_EQ(p.err, "");
+}
+
+TEST(CommandLine, Version) {
+    const Parsed p = parse({"--version"});
+    EXPECT_EQ(p.status, 0);
+    EXPECT_EQ(p.out.rfind("pagetrace ", 0), 0u) << p.out;
+}
+
+TEST(CommandLine, NoFollow) {
+    const Parsed p = parse({"trace", "--no-follow", "-p", "7"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_FALSE(p.cli.trace.follow_children);
+}
+
+TEST(CommandLine, VerbosityCounts) {
+    EXPECT_EQ(parse({"-v", "trace", "-p", "1"}).cli.verbosity, 1);
+    EXPECT_EQ(parse({"-v", "-v", "trace", "-p", "1"}).cli.verbosity, 2);
+    EXPECT_EQ(parse({"-vv", "trace", "-p", "1"}).cli.verbosity, 2);
+    EXPECT_EQ(parse({"--verbose", "trace", "-p", "1"}).cli.verbosity, 1);
+    // Also accepted after the subcommand.
+    const Parsed after = parse({"trace", "-v", "-p", "1"});
+    ASSERT_EQ(after.status, -1) << after.err;
+    EXPECT_EQ(after.cli.verbosity, 1);
+}
+
+TEST(CommandLine, OutputAndBtf) {
+    const Parsed p = parse({"trace", "-o", "/tmp/out.txt", "--btf", "/bin/sh", "-p", "1"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_EQ(p.cli.trace.output_path, "/tmp/out.txt");
+    EXPECT_EQ(p.cli.trace.btf_path, "/bin/sh");
+    EXPECT_EQ(parse({"trace", "--btf", "/no/such/btf", "-p", "1"}).status, kExitUsage);
+}
+
+TEST(ParseSize, PlainAndUnits) {
+    EXPECT_EQ(parse_size("0"), 0u);
+    EXPECT_EQ(parse_size("4096"), 4096u);
+    EXPECT_EQ(parse_size("4096b"), 4096u);
+    EXPECT_EQ(parse_size("1K"), 1024u);
+    EXPECT_EQ(parse_size("1k"), 1024u);
+    EXPECT_EQ(parse_size("8KB"), 8192u);
+    EXPECT_EQ(parse_size("8KiB"), 8192u);
+    EXPECT_EQ(parse_size("64M"), 64ull << 20);
+    EXPECT_EQ(parse_size("16MiB"), 16ull << 20);
+    EXPECT_EQ(parse_size("16mb"), 16ull << 20);
+    EXPECT_EQ(parse_size("1g"), 1ull << 30);
+    EXPECT_EQ(parse_size("3GiB"), 3ull << 30);
+    EXPECT_EQ(parse_size("18446744073709551615"), UINT64_MAX);
+    EXPECT_EQ(parse_size("17179869183G"), 17179869183ull << 30);  // largest that fits
+}
+
+TEST(ParseSize, Rejects) {
+    EXPECT_THROW(parse_size(""), std::invalid_argument);
+    EXPECT_THROW(parse_size("M"), std::invalid_argument);
+    EXPECT_THROW(parse_size("abc"), std::invalid_argument);
+    EXPECT_THROW(parse_size("12T"), std::invalid_argument);
+    EXPECT_THROW(parse_size("12 M x"), std::invalid_argument);
+    EXPECT_THROW(parse_size("1.5M"), std::invalid_argument);
+    EXPECT_THROW(parse_size("17179869184G"), std::invalid_argument);  // overflows
+    EXPECT_THROW(parse_size("99999999999999999999"), std::invalid_argument);
+}
+
+// std::stoull accepts a minus sign and wraps around: "-1" must not become 2^64-1.
+TEST(ParseSize, RejectsNegativeNumbers) {
+    EXPECT_THROW(parse_size("-1"), std::invalid_argument);
+    EXPECT_THROW(parse_size("-4096"), std::invalid_argument);
+}
+
+TEST(ParseSize, MessageShowsTheText) {
+    try {
+        parse_size("12Q");
+        FAIL() << "no exception";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("12Q"), std::string::npos) << e.what();
+    }
+}
+
+// --- resolve_command ------------------------------------------------------
+
+namespace {
+
+// Sets an environment variable for one test and restores it afterwards.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value) {
+            ::setenv(name, value, 1);
+        } else {
+            ::unsetenv(name);
+        }
+    }
+    ~ScopedEnv() {
+        if (old_) {
+            ::setenv(name_.c_str(), old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_.c_str());
+        }
+    }
+
+private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
+
+// A private temporary directory, removed with what was put in it.
+class TempDir {
+public:
+    TempDir() {
+        char templ[] = "/tmp/pagetrace-unit-XXXXXX";
+        if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
+        path_ = templ;
+    }
+    ~TempDir() {
+        for (const auto& f : files_) ::unlink(f.c_str());
+        ::rmdir(path_.c_str());
+    }
+    const std::string& path() const { return path_; }
+
+    std::string add_file(const std::string& name, mode_t mode, const std::string& content) {
+        const std::string file = path_ + "/" + name;
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) throw std::runtime_error("cannot create " + file);
+        const bool ok = ::write(fd, content.data(), content.size()) ==
+                        static_cast<ssize_t>(content.size());
+        ::close(fd);
+        if (!ok || ::chmod(file.c_str(), mode) != 0) throw std::runtime_error("cannot fill " + file);
+        files_.push_back(file);
+        return file;
+    }
+
+private:
+    std::string path_;
+    std::vector<std::string> files_;
+};
+
+int resolve_status(const std::string& program, std::string* message = nullptr) {
+    try {
+        resolve_command(program);
+    } catch (const Error& e) {
+        if (message) *message = e.what();
+        return e.exit_code();
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST(ResolveCommand, PathWithSlashIsUsedAsIs) {
+    EXPECT_EQ(resolve_command("/bin/sh"), "/bin/sh");
+}
+
+TEST(ResolveCommand, NameIsSearchedInPath) {
+    ScopedEnv path("PATH", "/no/such/dir:/bin:/usr/bin");
+    EXPECT_EQ(resolve_command("sh"), "/bin/sh");
+}
+
+TEST(ResolveCommand, FirstExecutableInPathWins) {
+    TempDir first;
+    TempDir second;
+    first.add_file("tool", 0644, "not executable\n");
+    const std::string wanted = second.add_file("tool", 0755, "#!/bin/sh\n");
+    ScopedEnv path("PATH", (first.path() + ":" + second.path()).c_str());
+    EXPECT_EQ(resolve_command("tool"), wanted);
+}
+
+TEST(ResolveCommand, MissingIsNotFound) {
+    std::string message;
+    EXPECT_EQ(resolve_status("no-such-command-xyz", &message), kExitCommandNotFound);
+    EXPECT_NE(message.find("no-such-command-xyz"), std::string::npos) << message;
+    EXPECT_NE(message.find("command not found"), std::string::npos) << message;
+    EXPECT_EQ(resolve_status("/no/such/dir/prog", &message), kExitCommandNotFound);
+    EXPECT_NE(message.find("/no/such/dir/prog"), std::string::npos) << message;
+}
+
+TEST(ResolveCommand, NotExecutable) {
+    TempDir dir;
+    const std::string file = dir.add_file("data.txt", 0644, "hello\n");
+    std::string message;
+    EXPECT_EQ(resolve_status(file, &message), kExitCommandNotExecutable);
+    EXPECT_NE(message.find(file), std::string::npos) << message;
+    // A directory cannot be executed either.
+    EXPECT_EQ(resolve_status(dir.path()), kExitCommandNotExecutable);
+}
+
+TEST(ResolveCommand, EmptyNameIsAUsageError) {
+    EXPECT_EQ(resolve_status(""), kExitUsage);
+}
+
+// --- shell_exit_status ----------------------------------------------------
+
+namespace {
+
+int wait_status_of_child(void (*body)()) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        body();
+        _exit(99);
+    }
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) throw std::runtime_error("waitpid failed");
+    return status;
+}
+
+}  // namespace
+
+TEST(ShellExitStatus, Exited) {
+    EXPECT_EQ(shell_exit_status(W_EXITCODE(0, 0)), 0);
+    EXPECT_EQ(shell_exit_status(W_EXITCODE(3, 0)), 3);
+    EXPECT_EQ(shell_exit_status(W_EXITCODE(255, 0)), 255);
+    EXPECT_EQ(shell_exit_status(wait_status_of_child([] { _exit(42); })), 42);
+}
+
+TEST(ShellExitStatus, Signalled) {
+    EXPECT_EQ(shell_exit_status(W_EXITCODE(0, SIGKILL)), 128 + SIGKILL);
+    EXPECT_EQ(shell_exit_status(W_EXITCODE(0, SIGSEGV) | 0x80), 128 + SIGSEGV);  // core
+    EXPECT_EQ(shell_exit_status(wait_status_of_child([] {
+                  ::signal(SIGTERM, SIG_DFL);
+                  ::raise(SIGTERM);
+              })),
+              128 + SIGTERM);
+}
+
+// --- LaunchedCommand (no tracing involved) ---------------------------------
+
+TEST(LaunchedCommand, PassesTheExitStatusThrough) {
+    LaunchedCommand cmd({"/bin/sh", "-c", "exit 7"}, std::nullopt);
+    EXPECT_GT(cmd.pid(), 0);
+    cmd.release();
+    EXPECT_EQ(cmd.wait_exit(), 7);
+    EXPECT_EQ(cmd.poll_exit(), std::optional<int>(7));
+}
+
+TEST(LaunchedCommand, ChildDoesNotRunBeforeRelease) {
+    TempDir dir;
+    const std::string marker = dir.path() + "/ran";
+    LaunchedCommand cmd({"/bin/sh", "-c", "echo x > " + marker}, std::nullopt);
+    ::usleep(50'000);
+    EXPECT_NE(::access(marker.c_str(), F_OK), 0) << "the command ran before release()";
+    EXPECT_EQ(cmd.poll_exit(), std::nullopt);
+    cmd.release();
+    EXPECT_EQ(cmd.wait_exit(), 0);
+    EXPECT_EQ(::access(marker.c_str(), F_OK), 0);
+    ::unlink(marker.c_str());
+}
+
+TEST(LaunchedCommand, SignalledCommandGivesShellStatus) {
+    LaunchedCommand cmd({"/bin/sh", "-c", "kill -KILL $$"}, std::nullopt);
+    cmd.release();
+    EXPECT_EQ(cmd.wait_exit(), 128 + SIGKILL);
+}
+
+TEST(LaunchedCommand, MissingCommandFailsAtRelease) {
+    LaunchedCommand cmd({"/no/such/program-xyz"}, std::nullopt);
+    try {
+        cmd.release();
+        FAIL() << "release() did not throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit_code(), kExitCommandNotFound);
+        EXPECT_NE(std::string(e.what()).find("/no/such/program-xyz"), std::string::npos);
+    }
+}
+
+// --- The pagetrace binary ---------------------------------------------------
+
+namespace {
+
+struct RunResult {
+    int status = -1;  // shell-style exit status
+    std::string out;
+    std::string err;
+};
+
+// Runs the built pagetrace with `args`, capturing stdout and stderr, killing it
+// if it takes longer than a few seconds (these paths never need that long).
+RunResult run_pagetrace(std::initializer_list<std::string> args) {
+    std::vector<std::string> argv_storage{PAGETRACE_BIN};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe failed");
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        const int devnull = ::open("/dev/null", O_RDONLY);
+        ::dup2(devnull, STDIN_FILENO);
+        ::dup2(out_pipe[1], STDOUT_FILENO);
+        ::dup2(err_pipe[1], STDERR_FILENO);
+        ::execv(argv[0], argv.data());
+        _exit(250);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+
+    RunResult result;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open_fds = 2;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    bool timed_out = false;
+    while (open_fds > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+        for (int k = 0; k < 2; ++k) {
+            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[4096];
+            const ssize_t n = ::read(fds[k].fd, buf, sizeof(buf));
+            if (n > 0) {
+                sinks[k]->append(buf, static_cast<size_t>(n));
+            } else {
+                ::close(fds[k].fd);
+                fds[k].fd = -1;
+                --open_fds;
+            }
+        }
+    }
+    if (timed_out) ::kill(pid, SIGKILL);
+    for (auto& f : fds) {
+        if (f.fd >= 0) ::close(f.fd);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.status = timed_out ? -1 : shell_exit_status(status);
+    return result;
+}
+
+}  // namespace
+
+TEST(PagetraceBinary, CommandNotFound) {
+    const RunResult r = run_pagetrace({"trace", "--", "no-such-command-xyz"});
+    EXPECT_EQ(r.status, kExitCommandNotFound) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("command not found"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("no-such-command-xyz"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(PagetraceBinary, CommandNotExecutable) {
+    TempDir dir;
+    const std::string file = dir.add_file("data.txt", 0644, "hello\n");
+    const RunResult r = run_pagetrace({"trace", "--", file});
+    EXPECT_EQ(r.status, kExitCommandNotExecutable) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(PagetraceBinary, UsageErrors) {
+    const RunResult none = run_pagetrace({});
+    EXPECT_EQ(none.status, kExitUsage);
+    EXPECT_NE(none.err, "");
+    EXPECT_EQ(run_pagetrace({"trace"}).status, kExitUsage);
+    EXPECT_EQ(run_pagetrace({"trace", "--format", "xml", "-p", "1"}).status, kExitUsage);
+    EXPECT_EQ(run_pagetrace({"--no-such-option"}).status, kExitUsage);
+}
+
+TEST(PagetraceBinary, Version) {
+    const RunResult r = run_pagetrace({"--version"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("pagetrace ", 0), 0u) << r.out;
+}
+
+TEST(PagetraceBinary, Help) {
+    const RunResult r = run_pagetrace({"trace", "--help"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("Examples"), std::string::npos) << r.out;
+}
