@@ -16,6 +16,9 @@ namespace pagetrace {
 uint64_t parse_size(const std::string& text) {
     size_t pos = 0;
     unsigned long long value = 0;
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) {
+        throw std::invalid_argument("not a size: '" + text + "' (examples: 4096, 64M, 1G)");
+    }
     try {
         value = std::stoull(text, &pos, 10);
     } catch (const std::exception&) {
@@ -67,6 +70,11 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
                  "Streams page faults and memory mappings of the processes you choose,\n"
                  "recorded in the kernel with eBPF.",
                  "pagetrace"};
+    app.footer(
+        "\nExamples:\n"
+        "  sudo pagetrace trace -- ./my-program     trace a program from its first instruction\n"
+        "  sudo pagetrace trace -p 1234             attach to a running process\n"
+        "  pagetrace trace --help                   all options of trace\n");
     app.set_version_flag("--version", std::string("pagetrace ") + PAGETRACE_VERSION);
     app.require_subcommand(1);
     app.fallthrough();

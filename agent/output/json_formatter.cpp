@@ -63,10 +63,8 @@ private:
     static void fields(const FaultData& d, std::string& out) {
         hex_field(out, "addr", d.addr);
         hex_field(out, "ip", d.ip);
-        static constexpr const char* kAccess[] = {"read", "write", "exec"};
         fmt::format_to(std::back_inserter(out), R"(,"access":"{}","mode":"{}")",
-                       kAccess[static_cast<int>(d.access)],
-                       d.mode == FaultMode::User ? "user" : "kernel");
+                       access_name(d.access), d.mode == FaultMode::User ? "user" : "kernel");
     }
     static void fields(const MmapData& d, std::string& out) {
         hex_field(out, "addr", d.addr);

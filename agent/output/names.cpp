@@ -1,5 +1,6 @@
 #include "output/names.h"
 
+#include <algorithm>
 #include <array>
 #include <cinttypes>
 #include <cstdio>
@@ -38,12 +39,28 @@ constexpr uint32_t kMapHugetlb = 0x40000;
 constexpr int kMapHugeShift = 26;
 constexpr uint32_t kMapHugeMask = 0x3f;
 
+// The kernel's MAP_HUGE_* names: 21 -> "2MB", 30 -> "1GB", 16 -> "64KB".
+std::string huge_page_size_name(uint32_t log2) {
+    static constexpr std::array<const char*, 4> kUnits{"B", "KB", "MB", "GB"};
+    size_t unit = std::min<size_t>(log2 / 10, kUnits.size() - 1);
+    return std::to_string(uint64_t{1} << (log2 - 10 * unit)) + kUnits[unit];
+}
+
 void append_name(std::string& out, const std::string& name) {
     if (!out.empty()) out += '|';
     out += name;
 }
 
 }  // namespace
+
+const char* access_name(Access access) {
+    switch (access) {
+    case Access::Read: return "read";
+    case Access::Write: return "write";
+    case Access::Exec: return "exec";
+    }
+    return "unknown";
+}
 
 std::string hex(uint64_t value) {
     char buf[24];
@@ -83,21 +100,19 @@ std::string mmap_flags_string(uint32_t flags) {
         huge_log2 = (flags >> kMapHugeShift) & kMapHugeMask;
         rest &= ~(kMapHugeMask << kMapHugeShift);
     }
+    const uint32_t huge_size_bits = (flags & kMapHugetlb) ? kMapHugeMask << kMapHugeShift : 0;
     for (const auto& [value, name] : kMapFlags) {
-        if (!(flags & value)) continue;
+        // With MAP_HUGETLB the bits from 26 up are a page size, not flags.
+        if (!(flags & value) || (value & huge_size_bits)) continue;
         rest &= ~value;
         if (value == kMapHugetlb && huge_log2) {
-            append_name(out, std::string(name) + "_" + human_size(uint64_t{1} << huge_log2));
+            append_name(out, std::string(name) + "_" + huge_page_size_name(huge_log2));
         } else {
             append_name(out, name);
         }
     }
     if (rest) append_name(out, hex(rest));
     if (out.empty()) out = "0";
-    // human_size() puts a space before the unit; flags strings have none.
-    for (auto& c : out) {
-        if (c == ' ') c = '_';
-    }
     return out;
 }
 

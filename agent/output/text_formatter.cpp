@@ -15,13 +15,20 @@ std::string range_text(uint64_t addr, uint64_t len) {
     return fmt::format("{}-{} {}", hex(addr), hex(addr + len), human_size(len));
 }
 
-std::string access_name(Access a) {
-    switch (a) {
-    case Access::Read: return "read";
-    case Access::Write: return "write";
-    case Access::Exec: return "exec";
+// Control characters would break the one-event-per-line promise (a thread
+// may name itself "a\nb"): show them as \xNN.
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += ch;
+        }
     }
-    return "?";
+    return out;
 }
 
 std::string exit_text(uint32_t status) {
@@ -45,7 +52,7 @@ public:
             (static_cast<double>(e.ts_ns) - static_cast<double>(start_ns_)) / 1e9;
         auto it = std::back_inserter(out);
         fmt::format_to(it, "{:>12.6f} {:<16} {:>7} {:>7} {:<6} ", seconds,
-                       e.comm.empty() ? "-" : e.comm, e.pid, e.tid, event_type_name(e.type));
+                       e.comm.empty() ? "-" : printable(e.comm), e.pid, e.tid, event_type_name(e.type));
         std::visit([&](const auto& d) { details(d, e, out); }, e.data);
         out += '\n';
     }
@@ -75,7 +82,9 @@ private:
     static void details(const ForkData& d, const Event&, std::string& out) {
         fmt::format_to(std::back_inserter(out), "child={}", d.child_pid);
     }
-    static void details(const ExecData& d, const Event&, std::string& out) { out += d.filename; }
+    static void details(const ExecData& d, const Event&, std::string& out) {
+        out += printable(d.filename);
+    }
     static void details(const ExitData& d, const Event&, std::string& out) {
         out += exit_text(d.status);
     }

@@ -26,7 +26,14 @@ RunAsUser lookup_user(const std::string& name_or_id) {
         pw = getpwuid(static_cast<uid_t>(std::stoul(name_or_id)));
     }
     if (!pw) throw Error("no such user: " + name_or_id, kExitUsage);
-    return RunAsUser{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir ? pw->pw_dir : "/"};
+    RunAsUser user{pw->pw_name, pw->pw_uid, pw->pw_gid, {}, pw->pw_dir ? pw->pw_dir : "/"};
+    int count = 32;
+    user.groups.resize(static_cast<size_t>(count));
+    while (getgrouplist(user.name.c_str(), user.gid, user.groups.data(), &count) < 0) {
+        user.groups.resize(static_cast<size_t>(count));
+    }
+    user.groups.resize(static_cast<size_t>(count));
+    return user;
 }
 
 namespace {
@@ -71,9 +78,31 @@ int shell_exit_status(int wait_status) {
 
 namespace {
 
+extern "C" char** environ;
+
+// The command's environment: ours, with HOME/USER/LOGNAME of --user.
+std::vector<std::string> command_environment(const std::optional<RunAsUser>& user) {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        const std::string entry = *e;
+        if (user && (entry.rfind("HOME=", 0) == 0 || entry.rfind("USER=", 0) == 0 ||
+                     entry.rfind("LOGNAME=", 0) == 0)) {
+            continue;
+        }
+        env.push_back(entry);
+    }
+    if (user) {
+        env.push_back("HOME=" + user->home);
+        env.push_back("USER=" + user->name);
+        env.push_back("LOGNAME=" + user->name);
+    }
+    return env;
+}
+
 // Runs in the forked child: only async-signal-safe calls until execve.
-[[noreturn]] void child_main(int release_fd, int error_fd, char* const* argv,
-                             const RunAsUser* user) {
+// Everything it needs was prepared by the parent.
+[[noreturn]] void child_main(int release_fd, int error_fd, const char* path, char* const* argv,
+                             char* const* envp, const RunAsUser* user) {
     char byte = 0;
     ssize_t n;
     do {
@@ -90,18 +119,12 @@ namespace {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
     int err = 0;
-    if (user) {
-        if (::initgroups(user->name.c_str(), user->gid) != 0 || ::setgid(user->gid) != 0 ||
-            ::setuid(user->uid) != 0) {
-            err = errno;
-        } else {
-            ::setenv("HOME", user->home.c_str(), 1);
-            ::setenv("USER", user->name.c_str(), 1);
-            ::setenv("LOGNAME", user->name.c_str(), 1);
-        }
+    if (user && (::setgroups(user->groups.size(), user->groups.data()) != 0 ||
+                 ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) {
+        err = errno;
     }
     if (err == 0) {
-        ::execvp(argv[0], argv);
+        ::execve(path, argv, envp);
         err = errno;
     }
     const int code = (err == ENOENT) ? kExitCommandNotFound : kExitCommandNotExecutable;
@@ -123,23 +146,30 @@ LaunchedCommand::LaunchedCommand(std::vector<std::string> argv, std::optional<Ru
     error_fd_.reset(error_pipe[0]);
     UniqueFd error_write(error_pipe[1]);
 
+    std::string path = resolve_command(argv_[0]);
     std::vector<char*> cargv;
     for (auto& arg : argv_) cargv.push_back(arg.data());
     cargv.push_back(nullptr);
+    std::vector<std::string> env = command_environment(user);
+    std::vector<char*> cenv;
+    for (auto& entry : env) cenv.push_back(entry.data());
+    cenv.push_back(nullptr);
 
     pid_ = ::fork();
     if (pid_ < 0) throw Error(errno_message("fork", errno));
     if (pid_ == 0) {
-        child_main(release_read.get(), error_write.get(), cargv.data(), user ? &*user : nullptr);
+        child_main(release_read.get(), error_write.get(), path.c_str(), cargv.data(), cenv.data(),
+                   user ? &*user : nullptr);
     }
 }
 
 LaunchedCommand::~LaunchedCommand() {
-    // If we never released the child, closing the pipe makes it exit; reap it.
-    release_fd_.reset();
-    if (pid_ > 0 && !exit_status_) {
+    // A child never released exits as soon as its pipe closes: reap it.
+    if (pid_ > 0 && release_fd_.valid() && !exit_status_) {
+        release_fd_.reset();
         int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) exit_status_ = shell_exit_status(status);
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
     }
 }
 

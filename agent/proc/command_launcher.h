@@ -19,6 +19,7 @@ struct RunAsUser {
     std::string name;
     uid_t uid = 0;
     gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary groups, as initgroups(3) would set
     std::string home;
 };
 

@@ -418,15 +418,34 @@ TEST(LaunchedCommand, SignalledCommandGivesShellStatus) {
     EXPECT_EQ(cmd.wait_exit(), 128 + SIGKILL);
 }
 
-TEST(LaunchedCommand, MissingCommandFailsAtRelease) {
-    LaunchedCommand cmd({"/no/such/program-xyz"}, std::nullopt);
+TEST(LaunchedCommand, MissingCommandFailsBeforeForking) {
     try {
-        cmd.release();
-        FAIL() << "release() did not throw";
+        LaunchedCommand cmd({"/no/such/program-xyz"}, std::nullopt);
+        FAIL() << "starting a missing command did not throw";
     } catch (const Error& e) {
         EXPECT_EQ(e.exit_code(), kExitCommandNotFound);
         EXPECT_NE(std::string(e.what()).find("/no/such/program-xyz"), std::string::npos);
     }
+}
+
+// An executable file the kernel cannot run (no ELF header, no #!) fails inside
+// the child's execve; release() reports it like a shell would: 126.
+TEST(LaunchedCommand, ExecFailureInTheChildIsReportedAtRelease) {
+    char path[] = "/tmp/pagetrace-noexec-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, "garbage\n", 8), 8);
+    close(fd);
+    ASSERT_EQ(chmod(path, 0755), 0);
+    LaunchedCommand cmd({path}, std::nullopt);
+    try {
+        cmd.release();
+        ADD_FAILURE() << "release() did not throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit_code(), kExitCommandNotExecutable);
+        EXPECT_NE(std::string(e.what()).find("Exec format error"), std::string::npos) << e.what();
+    }
+    unlink(path);
 }
 
 // --- The pagetrace binary ---------------------------------------------------

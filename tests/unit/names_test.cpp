@@ -87,7 +87,7 @@ TEST(MmapFlagsString, HugetlbWithoutSize) {
 
 TEST(MmapFlagsString, HugetlbWithPageSize1G) {
     EXPECT_EQ(mmap_flags_string(u32(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB)),
-              "private|anonymous|hugetlb_1_GiB");
+              "private|anonymous|hugetlb_1GB");
 }
 
 // The size bits of MAP_HUGE_2MB (21 << 26) overlap MAP_UNINITIALIZED (1 << 26):
@@ -95,8 +95,8 @@ TEST(MmapFlagsString, HugetlbWithPageSize1G) {
 TEST(MmapFlagsString, HugetlbWithPageSize2M) {
     const std::string text =
         mmap_flags_string(u32(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB));
-    EXPECT_NE(text.find("hugetlb_2_MiB"), std::string::npos) << text;
-    EXPECT_EQ(text, "private|anonymous|hugetlb_2_MiB");
+    EXPECT_NE(text.find("hugetlb_2MB"), std::string::npos) << text;
+    EXPECT_EQ(text, "private|anonymous|hugetlb_2MB");
 }
 
 TEST(MmapFlagsString, HugeSizeBitsWithoutHugetlbAreNotASize) {
