@@ -325,6 +325,46 @@ TEST_F(TraceTest, AttachesToARunningProcess) {
     expect_only_pids(events, {workload.pid()});
 }
 
+// When the consumer cannot keep up, events are lost; every loss must show up
+// as `lost` events in the stream and in the summary, so that what was captured
+// plus what was lost accounts for every fault the workload caused. pagetrace
+// is frozen (SIGSTOP) while the workload touches its pages, so a 4 KiB ring
+// overflows for certain.
+TEST_F(TraceTest, LostEventsAreCountedNeverSilent) {
+    constexpr uint64_t kPages = 4096;
+    SpawnOptions opts;
+    opts.stderr_path = dir_.file("stderr.txt");
+    Subprocess tracer({kPagetrace, "trace", "--format", "json", "-o", dir_.file("trace.json"),
+                       "--ring-size", "4K", "--", kTouchPages, "--report", report_path(),
+                       "--pages", std::to_string(kPages), "--wait-signal"},
+                      opts);
+    ASSERT_TRUE(wait_for_text(report_path(), "ready", 20)) << read_file(opts.stderr_path);
+    const WorkloadReport ready = WorkloadReport::parse(read_file(report_path()));
+    tracer.send_signal(SIGSTOP);
+    kill(ready.pid, SIGUSR1);
+    ASSERT_TRUE(wait_for_text(report_path(), "region", 20));
+    tracer.send_signal(SIGCONT);
+    auto status = tracer.wait(30);
+    ASSERT_TRUE(status.has_value());
+    const std::string err = read_file(opts.stderr_path);
+    ASSERT_EQ(*status, 0) << err;
+
+    const auto events = parse_json_lines(read_file(dir_.file("trace.json")));
+    const WorkloadReport report = WorkloadReport::parse(read_file(report_path()));
+    int64_t lost = 0;
+    for (const auto& e : of_type(events, "lost")) {
+        EXPECT_GT(e.num("count"), 0);
+        EXPECT_EQ(e.num("pid"), 0);
+        lost += e.num("count");
+    }
+    ASSERT_GT(lost, 0) << "a 4 KiB ring cannot hold a 4096-page burst";
+    const auto captured = faults_in(events, report.region_of(report.pid));
+    EXPECT_LT(captured.size(), kPages);
+    EXPECT_GE(static_cast<int64_t>(captured.size()) + lost, static_cast<int64_t>(kPages));
+    EXPECT_NE(err.find("; " + std::to_string(lost) + " lost"), std::string::npos) << err;
+    EXPECT_NE(err.find("raise --ring-size"), std::string::npos) << err;
+}
+
 TEST_F(TraceTest, ExitsWithTheCommandsStatus) {
     const TraceRun run = trace(touch_pages({"--pages", "16", "--exit-code", "7"}));
     EXPECT_EQ(run.exit_status, 7) << run.stderr_text;
