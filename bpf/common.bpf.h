@@ -19,6 +19,8 @@
 
 /* Configuration, set by the agent between open and load. */
 const volatile __u32 pt_cfg_follow_children __weak = 1;
+/* Which event types to emit: PT_EVENT_BIT(PT_EV_*) bits. */
+const volatile __u64 pt_cfg_event_mask __weak = ~0ULL;
 /* Wake the consumer only once this many bytes are waiting (0: never force). */
 const volatile __u64 pt_cfg_wakeup_bytes __weak = 0;
 
@@ -36,24 +38,55 @@ struct {
 	__type(value, __u64);
 } pt_drops SEC(".maps") __weak;
 
-/* Processes to trace: tgid -> PT_TARGET_*. */
+/* Processes to trace: tgid -> state and name. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct pt_target);
 } pt_targets SEC(".maps") __weak;
+
+/* Arguments of the VMA syscall each traced thread is in: tid -> args. */
+struct pt_syscall_args {
+	__u64 nr;
+	__u64 args[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pt_syscall_args);
+} pt_pending_syscalls SEC(".maps") __weak;
+
+static __always_inline int pt_event_enabled(__u32 type)
+{
+	return (pt_cfg_event_mask >> type) & 1;
+}
 
 static __always_inline __u32 pt_target_state(__u32 tgid)
 {
-	__u32 *state = bpf_map_lookup_elem(&pt_targets, &tgid);
+	struct pt_target *t = bpf_map_lookup_elem(&pt_targets, &tgid);
 
-	return state ? *state : 0;
+	return t ? t->state : 0;
+}
+
+static __always_inline void pt_set_target_state(__u32 tgid, __u32 state, const char *comm)
+{
+	struct pt_target t = { .state = state };
+
+	bpf_probe_read_kernel_str(t.comm, sizeof(t.comm), comm);
+	bpf_map_update_elem(&pt_targets, &tgid, &t, BPF_ANY);
 }
 
 static __always_inline int pt_current_traced(void)
 {
 	return pt_target_state(bpf_get_current_pid_tgid() >> 32) == PT_TARGET_ACTIVE;
+}
+
+static __always_inline int pt_traced_tgid(__u32 tgid)
+{
+	return pt_target_state(tgid) == PT_TARGET_ACTIVE;
 }
 
 static __always_inline void *pt_reserve(__u32 size)
@@ -71,26 +104,54 @@ static __always_inline void *pt_reserve(__u32 size)
 }
 
 /*
- * Submit without waking the consumer: it polls on a short timer. Only when more
- * than pt_cfg_wakeup_bytes are waiting do we wake it, so a burst is drained
- * before the ring fills, at one wakeup per watermark rather than per event.
+ * Submit without waking the consumer: it polls on a short timer. Only the
+ * record that makes the waiting data cross pt_cfg_wakeup_bytes wakes it, so a
+ * burst is drained early at one wakeup per watermark, never one per event (a
+ * consumer that stays behind is woken by its timer, not by every record).
  */
-static __always_inline void pt_submit(void *rec)
+static __always_inline void pt_submit_sized(void *rec, __u32 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (pt_cfg_wakeup_bytes &&
-	    bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA) >= pt_cfg_wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
+	if (pt_cfg_wakeup_bytes) {
+		/* The reservation already counts: record + 8-byte ring header, 8-aligned. */
+		__u64 rec_total = ((__u64)size + 8 + 7) & ~7ULL;
+		__u64 avail = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA);
+
+		if (avail >= pt_cfg_wakeup_bytes && avail - rec_total < pt_cfg_wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(rec, flags);
 }
 
-/* Fill the common header for an event of the current task. */
-static __always_inline void pt_fill_header(struct pt_event_header *hdr, __u16 type,
-					   __u16 size)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+#define pt_submit(rec) pt_submit_sized((rec), sizeof(*(rec)))
 
+/*
+ * Fill the common header for an event that belongs to a traced process other
+ * than the current task's (attributed): pid = owner, tid = 0, comm = the
+ * owner's process name.
+ */
+static __always_inline void pt_fill_owner_header(struct pt_event_header *hdr, __u16 type,
+						 __u16 size, __u32 owner)
+{
+	struct pt_target *t = bpf_map_lookup_elem(&pt_targets, &owner);
+
+	hdr->type = type;
+	hdr->size = size;
+	hdr->cpu = bpf_get_smp_processor_id();
+	hdr->ts_ns = bpf_ktime_get_ns();
+	hdr->tgid = owner;
+	hdr->tid = 0;
+	if (t)
+		__builtin_memcpy(hdr->comm, t->comm, sizeof(hdr->comm));
+	else
+		__builtin_memset(hdr->comm, 0, sizeof(hdr->comm));
+}
+
+/* Fill the common header for an event of the current task. */
+static __always_inline void pt_fill_header_id(struct pt_event_header *hdr, __u16 type,
+					      __u16 size, __u64 pid_tgid)
+{
 	hdr->type = type;
 	hdr->size = size;
 	hdr->cpu = bpf_get_smp_processor_id();
@@ -98,6 +159,12 @@ static __always_inline void pt_fill_header(struct pt_event_header *hdr, __u16 ty
 	hdr->tgid = pid_tgid >> 32;
 	hdr->tid = (__u32)pid_tgid;
 	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+}
+
+static __always_inline void pt_fill_header(struct pt_event_header *hdr, __u16 type,
+					   __u16 size)
+{
+	pt_fill_header_id(hdr, type, size, bpf_get_current_pid_tgid());
 }
 
 #endif /* PAGETRACE_COMMON_BPF_H */

@@ -2,31 +2,35 @@
 /*
  * Process lifecycle of traced processes: following children into the target
  * set, switching a launched command from "pending exec" to traced at its
- * execve(), and dropping processes from the set when their last thread exits.
+ * execve(), keeping each target's name current, cleaning up per-thread state
+ * when a thread exits, and dropping processes from the set when their last
+ * thread exits.
  */
-#include "common.bpf.h"
+#include "faults.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_tgid = parent->tgid;
 	__u32 child_tgid = child->tgid;
-	__u32 active = PT_TARGET_ACTIVE;
 	struct pt_fork_event *e;
 
 	/* A new thread shares its creator's tgid and is already covered. */
-	if (child_tgid == parent_tgid || pt_target_state(parent_tgid) != PT_TARGET_ACTIVE)
+	if (child_tgid == parent_tgid || !pt_traced_tgid(parent_tgid))
 		return 0;
 
 	if (pt_cfg_follow_children)
-		bpf_map_update_elem(&pt_targets, &child_tgid, &active, BPF_ANY);
+		pt_set_target_state(child_tgid, PT_TARGET_ACTIVE, child->comm);
 
+	if (!pt_event_enabled(PT_EV_FORK))
+		return 0;
 	e = pt_reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	pt_fill_header(&e->hdr, PT_EV_FORK, sizeof(*e));
 	e->child_pid = child_tgid;
 	e->reserved = 0;
+	e->child_start_ns = child->start_time;
 	pt_submit(e);
 	return 0;
 }
@@ -35,15 +39,15 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = task->tgid;
-	__u32 state = pt_target_state(tgid);
-	__u32 active = PT_TARGET_ACTIVE;
 	struct pt_exec_event *e;
 
-	if (!state)
+	if (!pt_target_state(tgid))
 		return 0;
-	if (state == PT_TARGET_PENDING_EXEC)
-		bpf_map_update_elem(&pt_targets, &tgid, &active, BPF_EXIST);
+	/* Traced from here on (a launched command starts now), under its new name. */
+	pt_set_target_state(tgid, PT_TARGET_ACTIVE, task->comm);
 
+	if (!pt_event_enabled(PT_EV_EXEC))
+		return 0;
 	e = pt_reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -53,21 +57,42 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	return 0;
 }
 
+/* prctl(PR_SET_NAME) of a traced process's main thread renames the process. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(pt_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = task->tgid;
+	struct pt_target *t;
+
+	if (task->pid != tgid)
+		return 0;
+	t = bpf_map_lookup_elem(&pt_targets, &tgid);
+	if (t)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pt_exit, struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
+	__u32 tid = task->pid;
 	__u32 state = pt_target_state(tgid);
 	struct pt_exit_event *e;
 
 	if (!state)
 		return 0;
+
+	/* Per-thread state dies with the thread. */
+	pt_flush_parked_fault(tid, 1);
+	bpf_map_delete_elem(&pt_pending_syscalls, &tid);
+
 	/* signal->live drops to zero before this tracepoint for the last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 
 	bpf_map_delete_elem(&pt_targets, &tgid);
-	if (state != PT_TARGET_ACTIVE)
+	if (state != PT_TARGET_ACTIVE || !pt_event_enabled(PT_EV_EXIT))
 		return 0;
 
 	e = pt_reserve(sizeof(*e));
@@ -76,6 +101,7 @@ int BPF_PROG(pt_exit, struct task_struct *task)
 	pt_fill_header(&e->hdr, PT_EV_EXIT, sizeof(*e));
 	e->exit_code = task->exit_code;
 	e->reserved = 0;
+	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	pt_submit(e);
 	return 0;
 }

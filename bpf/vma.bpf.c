@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * VMA syscalls (mmap, munmap) of traced processes. The per-syscall tracepoints
- * need tracefs, so we use the generic raw sys_enter/sys_exit pair: at entry the
- * arguments are parked per thread, at exit the result completes the event.
+ * VMA syscalls of traced processes: mmap, munmap, mremap, brk, mprotect,
+ * pkey_mprotect, madvise. The per-syscall tracepoints need tracefs, so we use
+ * the generic raw sys_enter/sys_exit pair: at entry the arguments are parked
+ * per thread (pt_pending_syscalls), at exit the result completes the event.
  */
 #include "common.bpf.h"
 
 #if defined(__TARGET_ARCH_x86)
 #define PT_NR_MMAP 9
+#define PT_NR_MPROTECT 10
 #define PT_NR_MUNMAP 11
+#define PT_NR_BRK 12
+#define PT_NR_MREMAP 25
+#define PT_NR_MADVISE 28
+#define PT_NR_PKEY_MPROTECT 329
 #else
 #error "pagetrace: syscall numbers are only defined for x86-64"
 #endif
@@ -17,22 +23,19 @@
 #define PT_PAGE_SHIFT 12
 #define PT_MAX_ERRNO 4095
 
-struct pt_syscall_args {
-	__u64 nr;
-	__u64 args[6];
-};
-
-/* Arguments of the syscall each traced thread is in: tid -> args. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pt_syscall_args);
-} pt_pending_syscalls SEC(".maps");
-
-static __always_inline int pt_is_vma_syscall(long nr)
+/* The event type a syscall produces, or 0 if it is not one of ours. */
+static __always_inline __u32 pt_vma_event_of(long nr)
 {
-	return nr == PT_NR_MMAP || nr == PT_NR_MUNMAP;
+	switch (nr) {
+	case PT_NR_MMAP: return PT_EV_MMAP;
+	case PT_NR_MUNMAP: return PT_EV_MUNMAP;
+	case PT_NR_MREMAP: return PT_EV_MREMAP;
+	case PT_NR_BRK: return PT_EV_BRK;
+	case PT_NR_MPROTECT:
+	case PT_NR_PKEY_MPROTECT: return PT_EV_MPROTECT;
+	case PT_NR_MADVISE: return PT_EV_MADVISE;
+	}
+	return 0;
 }
 
 static __always_inline int pt_in_compat_syscall(void)
@@ -48,9 +51,13 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(pt_sys_enter, struct pt_regs *regs, long nr)
 {
 	struct pt_syscall_args a = {};
+	__u32 type = pt_vma_event_of(nr);
 	__u32 tid;
 
-	if (!pt_is_vma_syscall(nr) || !pt_current_traced() || pt_in_compat_syscall())
+	/* tlb_flush also reads the parked arguments, to name the flushed range. */
+	if (!type || !(pt_event_enabled(type) || pt_event_enabled(PT_EV_TLB_FLUSH)))
+		return 0;
+	if (!pt_current_traced() || pt_in_compat_syscall())
 		return 0;
 
 	a.nr = nr;
@@ -102,13 +109,71 @@ static __always_inline void pt_emit_munmap(const struct pt_syscall_args *a, long
 	pt_submit(e);
 }
 
+static __always_inline void pt_emit_mremap(const struct pt_syscall_args *a, long ret)
+{
+	struct pt_mremap_event *e = pt_reserve(sizeof(*e));
+	__s32 err = pt_errno_of(ret);
+
+	if (!e)
+		return;
+	pt_fill_header(&e->hdr, PT_EV_MREMAP, sizeof(*e));
+	e->old_addr = a->args[0];
+	e->old_len = a->args[1];
+	e->new_len = a->args[2];
+	e->flags = (__u32)a->args[3];
+	e->new_addr = err ? a->args[4] : (__u64)ret;
+	e->err = err;
+	pt_submit(e);
+}
+
+static __always_inline void pt_emit_brk(const struct pt_syscall_args *a, long ret)
+{
+	struct pt_brk_event *e = pt_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	pt_fill_header(&e->hdr, PT_EV_BRK, sizeof(*e));
+	e->addr = a->args[0];
+	e->ret = (__u64)ret;
+	pt_submit(e);
+}
+
+static __always_inline void pt_emit_mprotect(const struct pt_syscall_args *a, long ret)
+{
+	struct pt_mprotect_event *e = pt_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	pt_fill_header(&e->hdr, PT_EV_MPROTECT, sizeof(*e));
+	e->addr = a->args[0];
+	e->len = a->args[1];
+	e->prot = (__u32)a->args[2];
+	e->err = pt_errno_of(ret);
+	pt_submit(e);
+}
+
+static __always_inline void pt_emit_madvise(const struct pt_syscall_args *a, long ret)
+{
+	struct pt_madvise_event *e = pt_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	pt_fill_header(&e->hdr, PT_EV_MADVISE, sizeof(*e));
+	e->addr = a->args[0];
+	e->len = a->args[1];
+	e->advice = (__s32)a->args[2];
+	e->err = pt_errno_of(ret);
+	pt_submit(e);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pt_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct pt_syscall_args *parked, a;
+	__u32 type = pt_vma_event_of(regs->orig_ax);
 	__u32 tid;
 
-	if (!pt_is_vma_syscall(regs->orig_ax))
+	if (!type)
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	parked = bpf_map_lookup_elem(&pt_pending_syscalls, &tid);
@@ -116,11 +181,17 @@ int BPF_PROG(pt_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	a = *parked;
 	bpf_map_delete_elem(&pt_pending_syscalls, &tid);
+	if (!pt_event_enabled(type))
+		return 0;
 
-	if (a.nr == PT_NR_MMAP)
-		pt_emit_mmap(&a, ret);
-	else if (a.nr == PT_NR_MUNMAP)
-		pt_emit_munmap(&a, ret);
+	switch (type) {
+	case PT_EV_MMAP: pt_emit_mmap(&a, ret); break;
+	case PT_EV_MUNMAP: pt_emit_munmap(&a, ret); break;
+	case PT_EV_MREMAP: pt_emit_mremap(&a, ret); break;
+	case PT_EV_BRK: pt_emit_brk(&a, ret); break;
+	case PT_EV_MPROTECT: pt_emit_mprotect(&a, ret); break;
+	case PT_EV_MADVISE: pt_emit_madvise(&a, ret); break;
+	}
 	return 0;
 }
 

@@ -41,6 +41,7 @@ die() {
 }
 note() { echo "bench-faultstorm: $*" >&2; }
 
+orig_args=("$@")
 runs=5
 build_dir="$repo_root/build"
 pagetrace=""
@@ -113,7 +114,7 @@ done
 [[ -n "$workload" ]] || workload="$build_dir/workloads/fault_storm"
 
 if ((EUID != 0)); then
-    die "must run as root (pagetrace loads BPF programs; perf needs tracefs). Try: sudo $0 $*"
+    die "must run as root (pagetrace loads BPF programs; perf needs tracefs). Try: sudo $0 ${orig_args[*]}"
 fi
 [[ -x "$pagetrace" ]] || die "no pagetrace binary at $pagetrace (build it, or pass --build/--pagetrace)"
 [[ -x "$workload" ]] || die "no fault_storm binary at $workload (build target fault_storm, or pass --workload)"
@@ -272,9 +273,19 @@ modes=(plain pagetrace)
 
 # Tracing needs a second CPU for the consumer, so other load skews the traced
 # runs more than the untraced ones. Say so rather than report a bad ratio quietly.
-load_before=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load_before" 'BEGIN { exit !(l > 0.5) }'; then
-    note "warning: load average is $load_before; other work on this machine will skew the results"
+cpu_busy_percent() { # over one second, all CPUs, from /proc/stat
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; idle = y[2] - x[2]
+        printf "%.0f", (busy + idle) ? 100 * busy / (busy + idle) : 0 }'
+}
+busy_before=$(cpu_busy_percent)
+if ((busy_before > 10)); then
+    note "warning: the CPUs are ${busy_before}% busy before starting; other work will skew the results"
 fi
 note "workload: $workload ${workload_args[*]} (expect $expected_faults faults per run)"
 note "pagetrace: $pagetrace trace --format json ${trace_args[*]}"
@@ -319,5 +330,5 @@ done
 echo
 echo "Faults captured include the few dozen faults of process start-up (exec, ld.so, libc),"
 echo "so they exceed pages touched slightly when nothing is lost."
-load_after=$(cut -d' ' -f1 /proc/loadavg)
-echo "Load average before/after: $load_before/$load_after (the benchmark itself adds about 1)."
+busy_after=$(cpu_busy_percent)
+echo "CPU busy before/after the benchmark (1 s samples): ${busy_before}%/${busy_after}%."

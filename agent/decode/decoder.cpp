@@ -15,8 +15,22 @@ std::string_view event_type_name(EventType type) {
     case EventType::Exec: return "exec";
     case EventType::Exit: return "exit";
     case EventType::Lost: return "lost";
+    case EventType::Mremap: return "mremap";
+    case EventType::Brk: return "brk";
+    case EventType::Mprotect: return "mprotect";
+    case EventType::Madvise: return "madvise";
+    case EventType::TlbFlush: return "tlb_flush";
+    case EventType::Migrate: return "migrate";
+    case EventType::MigrateBatch: return "migrate_batch";
     }
     return "unknown";
+}
+
+std::optional<EventType> event_type_from_name(std::string_view name) {
+    for (uint16_t t = 1; t <= kEventTypeCount; ++t) {
+        if (event_type_name(static_cast<EventType>(t)) == name) return static_cast<EventType>(t);
+    }
+    return std::nullopt;
 }
 
 namespace {
@@ -66,15 +80,23 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
     case PT_EV_FAULT: {
         pt_fault_event rec;
         if (auto err = copy_record(bytes, rec, "fault")) return err;
-        if (rec.access > PT_ACCESS_EXEC) {
+        if (rec.access > PT_ACCESS_UNKNOWN) {
             return DecodeError{"fault record has invalid access " + std::to_string(rec.access)};
         }
         if (rec.mode > PT_MODE_KERNEL) {
             return DecodeError{"fault record has invalid mode " + std::to_string(rec.mode)};
         }
+        if (rec.outcome > PT_OUTCOME_UNACCOUNTED) {
+            return DecodeError{"fault record has invalid outcome " + std::to_string(rec.outcome)};
+        }
         out.type = EventType::Fault;
-        out.data = FaultData{rec.addr, rec.ip, rec.error_code, static_cast<Access>(rec.access),
-                             static_cast<FaultMode>(rec.mode)};
+        out.data = FaultData{rec.addr,
+                             rec.ip,
+                             rec.error_code,
+                             static_cast<Access>(rec.access),
+                             static_cast<FaultMode>(rec.mode),
+                             static_cast<FaultOutcome>(rec.outcome),
+                             rec.latency_ns};
         return std::nullopt;
     }
     case PT_EV_MMAP: {
@@ -95,7 +117,7 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         pt_fork_event rec;
         if (auto err = copy_record(bytes, rec, "fork")) return err;
         out.type = EventType::Fork;
-        out.data = ForkData{rec.child_pid};
+        out.data = ForkData{rec.child_pid, rec.child_start_ns};
         return std::nullopt;
     }
     case PT_EV_EXEC: {
@@ -109,7 +131,7 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         pt_exit_event rec;
         if (auto err = copy_record(bytes, rec, "exit")) return err;
         out.type = EventType::Exit;
-        out.data = ExitData{rec.exit_code};
+        out.data = ExitData{rec.exit_code, rec.start_ns};
         return std::nullopt;
     }
     case PT_EV_LOST: {
@@ -118,6 +140,61 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         out.type = EventType::Lost;
         out.cpu = rec.lost_cpu;
         out.data = LostData{rec.count};
+        return std::nullopt;
+    }
+    case PT_EV_MREMAP: {
+        pt_mremap_event rec;
+        if (auto err = copy_record(bytes, rec, "mremap")) return err;
+        out.type = EventType::Mremap;
+        out.data = MremapData{rec.old_addr, rec.old_len, rec.new_addr,
+                              rec.new_len,  rec.flags,   rec.err};
+        return std::nullopt;
+    }
+    case PT_EV_BRK: {
+        pt_brk_event rec;
+        if (auto err = copy_record(bytes, rec, "brk")) return err;
+        out.type = EventType::Brk;
+        out.data = BrkData{rec.addr, rec.ret};
+        return std::nullopt;
+    }
+    case PT_EV_MPROTECT: {
+        pt_mprotect_event rec;
+        if (auto err = copy_record(bytes, rec, "mprotect")) return err;
+        out.type = EventType::Mprotect;
+        out.data = MprotectData{rec.addr, rec.len, rec.prot, rec.err};
+        return std::nullopt;
+    }
+    case PT_EV_MADVISE: {
+        pt_madvise_event rec;
+        if (auto err = copy_record(bytes, rec, "madvise")) return err;
+        out.type = EventType::Madvise;
+        out.data = MadviseData{rec.addr, rec.len, rec.advice, rec.err};
+        return std::nullopt;
+    }
+    case PT_EV_TLB_FLUSH: {
+        pt_tlb_flush_event rec;
+        if (auto err = copy_record(bytes, rec, "tlb_flush")) return err;
+        out.type = EventType::TlbFlush;
+        out.data = TlbFlushData{rec.pages, rec.start, rec.end, rec.reason};
+        return std::nullopt;
+    }
+    case PT_EV_MIGRATE: {
+        pt_migrate_event rec;
+        if (auto err = copy_record(bytes, rec, "migrate")) return err;
+        out.type = EventType::Migrate;
+        out.data = MigrateData{rec.addr,   rec.old_pfn, rec.new_pfn,
+                               rec.order,  rec.reason,  rec.mode,
+                               rec.by_pid, fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_MIGRATE_BATCH: {
+        pt_migrate_batch_event rec;
+        if (auto err = copy_record(bytes, rec, "migrate_batch")) return err;
+        out.type = EventType::MigrateBatch;
+        out.data = MigrateBatchData{rec.succeeded,    rec.failed,     rec.thp_succeeded,
+                                    rec.thp_failed,   rec.reason,     rec.mode,
+                                    rec.by_pid,       rec.traced_pages,
+                                    fixed_string(rec.by_comm, sizeof(rec.by_comm))};
         return std::nullopt;
     }
     default:

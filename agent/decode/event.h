@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,13 +21,36 @@ enum class EventType : uint16_t {
     Exec = PT_EV_EXEC,
     Exit = PT_EV_EXIT,
     Lost = PT_EV_LOST,
+    Mremap = PT_EV_MREMAP,
+    Brk = PT_EV_BRK,
+    Mprotect = PT_EV_MPROTECT,
+    Madvise = PT_EV_MADVISE,
+    TlbFlush = PT_EV_TLB_FLUSH,
+    Migrate = PT_EV_MIGRATE,
+    MigrateBatch = PT_EV_MIGRATE_BATCH,
 };
+
+inline constexpr uint16_t kEventTypeCount = PT_EV_TYPE_MAX;
 
 // The name used for the type in text and JSON output ("fault", "mmap", ...).
 std::string_view event_type_name(EventType type);
 
-enum class Access : uint8_t { Read = PT_ACCESS_READ, Write = PT_ACCESS_WRITE, Exec = PT_ACCESS_EXEC };
+// The type with that name, if there is one.
+std::optional<EventType> event_type_from_name(std::string_view name);
+
+enum class Access : uint8_t {
+    Read = PT_ACCESS_READ,
+    Write = PT_ACCESS_WRITE,
+    Exec = PT_ACCESS_EXEC,
+    Unknown = PT_ACCESS_UNKNOWN,
+};
 enum class FaultMode : uint8_t { User = PT_MODE_USER, Kernel = PT_MODE_KERNEL };
+enum class FaultOutcome : uint8_t {
+    Unknown = PT_OUTCOME_UNKNOWN,
+    Minor = PT_OUTCOME_MINOR,
+    Major = PT_OUTCOME_MAJOR,
+    Unaccounted = PT_OUTCOME_UNACCOUNTED,
+};
 
 struct FaultData {
     uint64_t addr = 0;
@@ -34,6 +58,8 @@ struct FaultData {
     uint32_t error_code = 0;
     Access access = Access::Read;
     FaultMode mode = FaultMode::User;
+    FaultOutcome outcome = FaultOutcome::Unknown;
+    uint64_t latency_ns = 0;  // meaningful for minor and major only
 };
 
 struct MmapData {
@@ -54,6 +80,7 @@ struct MunmapData {
 
 struct ForkData {
     uint32_t child_pid = 0;
+    uint64_t child_start_ns = 0;
 };
 
 struct ExecData {
@@ -62,14 +89,75 @@ struct ExecData {
 
 struct ExitData {
     uint32_t status = 0;  // wait(2)-style
+    uint64_t start_ns = 0;
 };
 
 struct LostData {
     uint64_t count = 0;
 };
 
+struct MremapData {
+    uint64_t old_addr = 0;
+    uint64_t old_len = 0;
+    uint64_t new_addr = 0;
+    uint64_t new_len = 0;
+    uint32_t flags = 0;
+    int32_t err = 0;
+};
+
+struct BrkData {
+    uint64_t addr = 0;  // requested
+    uint64_t ret = 0;   // resulting break
+};
+
+struct MprotectData {
+    uint64_t addr = 0;
+    uint64_t len = 0;
+    uint32_t prot = 0;
+    int32_t err = 0;
+};
+
+struct MadviseData {
+    uint64_t addr = 0;
+    uint64_t len = 0;
+    int32_t advice = 0;
+    int32_t err = 0;
+};
+
+struct TlbFlushData {
+    uint64_t pages = 0;  // PT_TLB_FLUSH_ALL for a full flush
+    uint64_t start = 0;  // start == end == 0: range unknown
+    uint64_t end = 0;
+    uint32_t reason = 0;  // PT_TLB_*
+};
+
+struct MigrateData {
+    uint64_t addr = 0;
+    uint64_t old_pfn = 0;
+    uint64_t new_pfn = 0;
+    uint32_t order = 0;
+    uint32_t reason = 0;  // PT_MR_*
+    uint32_t mode = 0;    // PT_MIGRATE_*
+    uint32_t by_pid = 0;
+    std::string by_comm;
+};
+
+struct MigrateBatchData {
+    uint64_t succeeded = 0;
+    uint64_t failed = 0;
+    uint64_t thp_succeeded = 0;
+    uint64_t thp_failed = 0;
+    uint32_t reason = 0;
+    uint32_t mode = 0;
+    uint32_t by_pid = 0;
+    uint32_t traced_pages = 0;
+    std::string by_comm;
+};
+
 using EventData =
-    std::variant<FaultData, MmapData, MunmapData, ForkData, ExecData, ExitData, LostData>;
+    std::variant<FaultData, MmapData, MunmapData, ForkData, ExecData, ExitData, LostData,
+                 MremapData, BrkData, MprotectData, MadviseData, TlbFlushData, MigrateData,
+                 MigrateBatchData>;
 
 struct Event {
     EventType type = EventType::Fault;

@@ -63,8 +63,18 @@ private:
     static void fields(const FaultData& d, std::string& out) {
         hex_field(out, "addr", d.addr);
         hex_field(out, "ip", d.ip);
-        fmt::format_to(std::back_inserter(out), R"(,"access":"{}","mode":"{}")",
-                       access_name(d.access), d.mode == FaultMode::User ? "user" : "kernel");
+        auto it = std::back_inserter(out);
+        // Fields a source on this kernel could not give are left out, never guessed.
+        if (d.access != Access::Unknown) {
+            fmt::format_to(it, R"(,"access":"{}")", access_name(d.access));
+        }
+        fmt::format_to(it, R"(,"mode":"{}")", d.mode == FaultMode::User ? "user" : "kernel");
+        if (d.outcome != FaultOutcome::Unknown) {
+            fmt::format_to(it, R"(,"outcome":"{}")", outcome_name(d.outcome));
+        }
+        if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+            fmt::format_to(it, R"(,"latency_ns":{})", d.latency_ns);
+        }
     }
     static void fields(const MmapData& d, std::string& out) {
         hex_field(out, "addr", d.addr);
@@ -79,7 +89,8 @@ private:
         error_field(out, d.err);
     }
     static void fields(const ForkData& d, std::string& out) {
-        fmt::format_to(std::back_inserter(out), R"(,"child_pid":{})", d.child_pid);
+        fmt::format_to(std::back_inserter(out), R"(,"child_pid":{},"child_start_ns":{})",
+                       d.child_pid, d.child_start_ns);
     }
     static void fields(const ExecData& d, std::string& out) {
         out += R"(,"filename":)";
@@ -94,6 +105,60 @@ private:
             fmt::format_to(it, R"(,"code":{},"signal":"{}")", 128 + sig,
                            signal_name(static_cast<int>(sig)));
         }
+        fmt::format_to(it, R"(,"start_ns":{})", d.start_ns);
+    }
+    static void fields(const MremapData& d, std::string& out) {
+        hex_field(out, "old_addr", d.old_addr);
+        fmt::format_to(std::back_inserter(out), R"(,"old_len":{})", d.old_len);
+        hex_field(out, "new_addr", d.new_addr);
+        fmt::format_to(std::back_inserter(out), R"(,"new_len":{},"flags":"{}")", d.new_len,
+                       mremap_flags_string(d.flags));
+        error_field(out, d.err);
+    }
+    static void fields(const BrkData& d, std::string& out) {
+        hex_field(out, "addr", d.addr);
+        hex_field(out, "ret", d.ret);
+    }
+    static void fields(const MprotectData& d, std::string& out) {
+        hex_field(out, "addr", d.addr);
+        fmt::format_to(std::back_inserter(out), R"(,"len":{},"prot":"{}")", d.len,
+                       prot_string(d.prot));
+        error_field(out, d.err);
+    }
+    static void fields(const MadviseData& d, std::string& out) {
+        hex_field(out, "addr", d.addr);
+        fmt::format_to(std::back_inserter(out), R"(,"len":{},"advice":"{}")", d.len,
+                       madvise_advice_name(d.advice));
+        error_field(out, d.err);
+    }
+    static void fields(const TlbFlushData& d, std::string& out) {
+        auto it = std::back_inserter(out);
+        fmt::format_to(it, R"(,"reason":"{}")", tlb_reason_name(d.reason));
+        if (d.pages == PT_TLB_FLUSH_ALL) {
+            out += R"(,"pages":"all")";
+        } else {
+            fmt::format_to(it, R"(,"pages":{})", d.pages);
+        }
+        if (d.start || d.end) {
+            hex_field(out, "start", d.start);
+            hex_field(out, "end", d.end);
+        }
+    }
+    static void fields(const MigrateData& d, std::string& out) {
+        hex_field(out, "addr", d.addr);
+        fmt::format_to(std::back_inserter(out),
+                       R"(,"old_pfn":{},"new_pfn":{},"order":{},"reason":"{}","mode":"{}","by_pid":{},"by_comm":)",
+                       d.old_pfn, d.new_pfn, d.order, migrate_reason_name(d.reason),
+                       migrate_mode_name(d.mode), d.by_pid);
+        append_json_string(out, d.by_comm);
+    }
+    static void fields(const MigrateBatchData& d, std::string& out) {
+        fmt::format_to(std::back_inserter(out),
+                       R"(,"succeeded":{},"failed":{},"thp_succeeded":{},"thp_failed":{},"reason":"{}","mode":"{}","traced_pages":{},"by_pid":{},"by_comm":)",
+                       d.succeeded, d.failed, d.thp_succeeded, d.thp_failed,
+                       migrate_reason_name(d.reason), migrate_mode_name(d.mode), d.traced_pages,
+                       d.by_pid);
+        append_json_string(out, d.by_comm);
     }
     static void fields(const LostData& d, std::string& out) {
         fmt::format_to(std::back_inserter(out), R"(,"count":{})", d.count);

@@ -58,6 +58,89 @@ const char* access_name(Access access) {
     case Access::Read: return "read";
     case Access::Write: return "write";
     case Access::Exec: return "exec";
+    case Access::Unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+const char* outcome_name(FaultOutcome outcome) {
+    switch (outcome) {
+    case FaultOutcome::Minor: return "minor";
+    case FaultOutcome::Major: return "major";
+    case FaultOutcome::Unaccounted: return "unaccounted";
+    case FaultOutcome::Unknown: return "";
+    }
+    return "";
+}
+
+std::string madvise_advice_name(int32_t advice) {
+    // include/uapi/asm-generic/mman-common.h
+    static constexpr std::pair<int32_t, const char*> kAdvice[] = {
+        {0, "normal"},          {1, "random"},          {2, "sequential"},
+        {3, "willneed"},        {4, "dontneed"},        {8, "free"},
+        {9, "remove"},          {10, "dontfork"},       {11, "dofork"},
+        {12, "mergeable"},      {13, "unmergeable"},    {14, "hugepage"},
+        {15, "nohugepage"},     {16, "dontdump"},       {17, "dodump"},
+        {18, "wipeonfork"},     {19, "keeponfork"},     {20, "cold"},
+        {21, "pageout"},        {22, "populate_read"},  {23, "populate_write"},
+        {24, "dontneed_locked"}, {25, "collapse"},      {100, "hwpoison"},
+        {101, "soft_offline"},  {102, "guard_install"}, {103, "guard_remove"},
+    };
+    for (const auto& [value, name] : kAdvice) {
+        if (value == advice) return name;
+    }
+    return std::to_string(advice);
+}
+
+std::string mremap_flags_string(uint32_t flags) {
+    std::string out;
+    uint32_t rest = flags;
+    static constexpr std::pair<uint32_t, const char*> kFlags[] = {
+        {1, "maymove"}, {2, "fixed"}, {4, "dontunmap"}};
+    for (const auto& [value, name] : kFlags) {
+        if (flags & value) {
+            append_name(out, name);
+            rest &= ~value;
+        }
+    }
+    if (rest) append_name(out, hex(rest));
+    return out.empty() ? "0" : out;
+}
+
+const char* tlb_reason_name(uint32_t reason) {
+    switch (reason) {
+    case PT_TLB_TASK_SWITCH: return "task_switch";
+    case PT_TLB_REMOTE_SHOOTDOWN: return "remote_shootdown";
+    case PT_TLB_LOCAL_SHOOTDOWN: return "local_shootdown";
+    case PT_TLB_LOCAL_MM_SHOOTDOWN: return "local_mm_shootdown";
+    case PT_TLB_REMOTE_SEND_IPI: return "remote_send_ipi";
+    case PT_TLB_REMOTE_WRONG_CPU: return "remote_wrong_cpu";
+    }
+    return "unknown";
+}
+
+const char* migrate_reason_name(uint32_t reason) {
+    switch (reason) {
+    case PT_MR_COMPACTION: return "compaction";
+    case PT_MR_MEMORY_FAILURE: return "memory_failure";
+    case PT_MR_MEMORY_HOTPLUG: return "memory_hotplug";
+    case PT_MR_SYSCALL: return "syscall";
+    case PT_MR_MEMPOLICY_MBIND: return "mempolicy_mbind";
+    case PT_MR_NUMA_MISPLACED: return "numa_misplaced";
+    case PT_MR_CONTIG_RANGE: return "contig_range";
+    case PT_MR_LONGTERM_PIN: return "longterm_pin";
+    case PT_MR_DEMOTION: return "demotion";
+    case PT_MR_DAMON: return "damon";
+    }
+    return "unknown";
+}
+
+const char* migrate_mode_name(uint32_t mode) {
+    switch (mode) {
+    case PT_MIGRATE_ASYNC: return "async";
+    case PT_MIGRATE_SYNC_LIGHT: return "sync_light";
+    case PT_MIGRATE_SYNC: return "sync";
+    case PT_MIGRATE_SYNC_NO_COPY: return "sync_no_copy";
     }
     return "unknown";
 }

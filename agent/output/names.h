@@ -21,7 +21,25 @@ std::string human_size(uint64_t bytes);
 // "0x7f0012345000"
 std::string hex(uint64_t value);
 
-// "read", "write", "exec"
+// "read", "write", "exec" ("unknown" when the source has no error code)
 const char* access_name(Access access);
+
+// "minor", "major", "unaccounted"; "" for unknown (the field is then omitted)
+const char* outcome_name(FaultOutcome outcome);
+
+// madvise advice: "dontneed", "free", "hugepage", ...; unknown values as decimal
+std::string madvise_advice_name(int32_t advice);
+
+// mremap flags: "maymove|fixed", "0" for none; unknown bits as hex
+std::string mremap_flags_string(uint32_t flags);
+
+// PT_TLB_* -> "task_switch", "remote_shootdown", ...
+const char* tlb_reason_name(uint32_t reason);
+
+// PT_MR_* -> "compaction", "numa_misplaced", ...
+const char* migrate_reason_name(uint32_t reason);
+
+// PT_MIGRATE_* -> "async", "sync_light", "sync", ...
+const char* migrate_mode_name(uint32_t mode);
 
 }  // namespace pagetrace

@@ -31,6 +31,13 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+// "850 ns", "12.3 us", "4.56 ms"
+std::string duration_text(uint64_t ns) {
+    if (ns < 1000) return fmt::format("{} ns", ns);
+    if (ns < 1000000) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
 std::string exit_text(uint32_t status) {
     const uint32_t sig = status & 0x7f;
     if (sig == 0) return fmt::format("code={}", (status >> 8) & 0xff);
@@ -59,9 +66,15 @@ public:
 
 private:
     static void details(const FaultData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} {} {} ip={}", hex(d.addr),
-                       access_name(d.access), d.mode == FaultMode::User ? "user" : "kernel",
-                       hex(d.ip));
+        auto it = std::back_inserter(out);
+        fmt::format_to(it, "{}", hex(d.addr));
+        if (d.access != Access::Unknown) fmt::format_to(it, " {}", access_name(d.access));
+        fmt::format_to(it, " {} ip={}", d.mode == FaultMode::User ? "user" : "kernel", hex(d.ip));
+        if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+            fmt::format_to(it, " {} {}", outcome_name(d.outcome), duration_text(d.latency_ns));
+        } else if (d.outcome == FaultOutcome::Unaccounted) {
+            out += " unaccounted";
+        }
     }
     static void details(const MmapData& d, const Event&, std::string& out) {
         auto it = std::back_inserter(out);
@@ -87,6 +100,58 @@ private:
     }
     static void details(const ExitData& d, const Event&, std::string& out) {
         out += exit_text(d.status);
+    }
+    static void details(const MremapData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} -> ", range_text(d.old_addr, d.old_len));
+        if (d.err) {
+            fmt::format_to(std::back_inserter(out), "{} {} -> {}", human_size(d.new_len),
+                           mremap_flags_string(d.flags), errno_name(d.err));
+            return;
+        }
+        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.new_addr, d.new_len),
+                       mremap_flags_string(d.flags));
+    }
+    static void details(const BrkData& d, const Event&, std::string& out) {
+        if (d.addr == 0) {
+            fmt::format_to(std::back_inserter(out), "query -> {}", hex(d.ret));
+        } else {
+            fmt::format_to(std::back_inserter(out), "{} -> {}{}", hex(d.addr), hex(d.ret),
+                           d.ret == d.addr ? "" : " (refused)");
+        }
+    }
+    static void details(const MprotectData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.addr, d.len),
+                       prot_string(d.prot));
+        if (d.err) out += " -> " + errno_name(d.err);
+    }
+    static void details(const MadviseData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.addr, d.len),
+                       madvise_advice_name(d.advice));
+        if (d.err) out += " -> " + errno_name(d.err);
+    }
+    static void details(const TlbFlushData& d, const Event&, std::string& out) {
+        auto it = std::back_inserter(out);
+        fmt::format_to(it, "{} ", tlb_reason_name(d.reason));
+        if (d.pages == PT_TLB_FLUSH_ALL) {
+            out += "all";
+        } else {
+            fmt::format_to(it, "{} page{}", d.pages, d.pages == 1 ? "" : "s");
+        }
+        if (d.start || d.end) fmt::format_to(it, " {}-{}", hex(d.start), hex(d.end));
+    }
+    static void details(const MigrateData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{} pfn {:#x} -> {:#x}{} {} {} by {}/{}",
+                       hex(d.addr), d.old_pfn, d.new_pfn,
+                       d.order ? fmt::format(" order={}", d.order) : "",
+                       migrate_reason_name(d.reason), migrate_mode_name(d.mode),
+                       printable(d.by_comm), d.by_pid);
+    }
+    static void details(const MigrateBatchData& d, const Event&, std::string& out) {
+        fmt::format_to(std::back_inserter(out),
+                       "{} {}: {} moved, {} failed (thp {}/{}), {} traced, by {}/{}",
+                       migrate_reason_name(d.reason), migrate_mode_name(d.mode), d.succeeded,
+                       d.failed, d.thp_succeeded, d.thp_failed, d.traced_pages,
+                       printable(d.by_comm), d.by_pid);
     }
     static void details(const LostData& d, const Event& e, std::string& out) {
         fmt::format_to(std::back_inserter(out), "{} events lost on cpu {} (ring buffer full)",

@@ -43,19 +43,22 @@ LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
     start_ns_ = monotonic_ns();
     tracer_.emplace(options_.tracer);
     drops_seen_.assign(tracer_->drops_per_cpu().size(), 0);
+    if (tracer_->tracks_frames()) frames_ = std::make_unique<FrameTracker>(*tracer_);
 }
 
 LiveTrace::~LiveTrace() = default;
 
 void LiveTrace::add_attached_targets() {
     for (pid_t tgid : resolved_pids_) {
-        tracer_->add_target(tgid, PT_TARGET_ACTIVE);
+        tracer_->add_target(tgid, PT_TARGET_ACTIVE, process_comm(tgid));
         // It may have exited between our check and the insert, in which case
         // its exit event will never remove it from the filter.
         if (!process_running(tgid)) {
             tracer_->remove_target(tgid);
             throw Error("process " + std::to_string(tgid) + " exited before tracing started");
         }
+        // Pages it had before we came: their frames, so their migrations are ours.
+        if (frames_) frames_->seed_process(tgid);
         spdlog::info("tracing pid {} ({}){}", tgid, process_comm(tgid),
                      options_.tracer.follow_children ? " and the children it creates" : "");
     }
@@ -87,13 +90,14 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     LiveTraceResult result;
     RingConsumer ring(tracer_->ring_fd(), [this](std::span<const std::byte> rec) {
         ++records_;
+        if (frames_) frames_->observe(rec);
         handler_(rec);
     });
 
     std::optional<LaunchedCommand> command;
     if (!options_.command.empty()) {
         command.emplace(options_.command, options_.user);
-        tracer_->add_target(command->pid(), PT_TARGET_PENDING_EXEC);
+        tracer_->add_target(command->pid(), PT_TARGET_PENDING_EXEC, options_.command[0]);
         command->release();  // throws with 126/127 if it cannot exec
         spdlog::debug("started {} as pid {}", options_.command[0], command->pid());
     } else {
@@ -104,6 +108,7 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     while (true) {
         ring.poll(options_.poll_interval_ms);
         report_new_drops();
+        if (frames_ && frames_->has_pending()) frames_->resolve_pending();
         if (*stop_signal) {
             result.stopped_by_signal = true;
             result.stop_signal = static_cast<int>(*stop_signal);

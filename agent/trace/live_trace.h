@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "bpf/tracer.h"
 #include "proc/command_launcher.h"
+#include "trace/frame_tracker.h"
 
 namespace pagetrace {
 
@@ -54,6 +56,11 @@ public:
     // (set it from a signal handler). Called once.
     LiveTraceResult run(const volatile std::sig_atomic_t* stop_signal);
 
+    // The event types this run emits (the requested ones this kernel can give).
+    uint64_t event_mask() const { return tracer_->event_mask(); }
+    // The frame index, when migrations are traced.
+    const FrameTracker* frames() const { return frames_.get(); }
+
 private:
     void add_attached_targets();
     void report_new_drops();
@@ -64,6 +71,7 @@ private:
     uint64_t start_ns_ = 0;
     std::vector<pid_t> resolved_pids_;
     std::optional<Tracer> tracer_;
+    std::unique_ptr<FrameTracker> frames_;
     std::vector<uint64_t> drops_seen_;
     uint64_t records_ = 0;
     uint64_t lost_ = 0;

@@ -347,7 +347,7 @@ TEST(Decoder, UnknownTypeIsAnErrorNamingIt) {
 
 TEST(Decoder, InvalidAccessIsAnError) {
     auto rec = make_record<pt_fault_event>(PT_EV_FAULT);
-    rec.access = 3;
+    rec.access = PT_ACCESS_UNKNOWN + 1;
     Event e;
     const std::string err = decode_guarded(to_bytes(rec), e);
     EXPECT_NE(err.find("access"), std::string::npos) << err;

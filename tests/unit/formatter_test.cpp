@@ -417,8 +417,8 @@ TEST(JsonFormatter, Munmap) {
 }
 
 TEST(JsonFormatter, Fork) {
-    EXPECT_EQ(json_line(make_event(ForkData{4321})),
-              json_head("fork") + R"(,"child_pid":4321})"
+    EXPECT_EQ(json_line(make_event(ForkData{4321, 5000})),
+              json_head("fork") + R"(,"child_pid":4321,"child_start_ns":5000})"
                                   "\n");
 }
 
@@ -430,20 +430,20 @@ TEST(JsonFormatter, Exec) {
 
 TEST(JsonFormatter, ExitWithCode) {
     EXPECT_EQ(json_line(make_event(ExitData{3 << 8})),
-              json_head("exit") + R"(,"code":3})"
+              json_head("exit") + R"(,"code":3,"start_ns":0})"
                                   "\n");
     EXPECT_EQ(json_line(make_event(ExitData{0})),
-              json_head("exit") + R"(,"code":0})"
+              json_head("exit") + R"(,"code":0,"start_ns":0})"
                                   "\n");
 }
 
 TEST(JsonFormatter, ExitBySignal) {
     EXPECT_EQ(json_line(make_event(ExitData{SIGKILL})),
-              json_head("exit") + R"(,"code":137,"signal":"SIGKILL"})"
+              json_head("exit") + R"(,"code":137,"signal":"SIGKILL","start_ns":0})"
                                   "\n");
     // Core dumped (0x80) does not change the code or the signal.
     EXPECT_EQ(json_line(make_event(ExitData{0x80 | SIGSEGV})),
-              json_head("exit") + R"(,"code":139,"signal":"SIGSEGV"})"
+              json_head("exit") + R"(,"code":139,"signal":"SIGSEGV","start_ns":0})"
                                   "\n");
 }
 
@@ -473,8 +473,8 @@ TEST(JsonFormatter, AppendsWithoutTouchingEarlierOutput) {
     formatter->append(make_event(ForkData{2}), out);
     ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
     EXPECT_EQ(out.rfind("previous\n", 0), 0u);
-    EXPECT_NE(out.find(R"("child_pid":1})"), std::string::npos);
-    EXPECT_NE(out.find(R"("child_pid":2})"), std::string::npos);
+    EXPECT_NE(out.find(R"("child_pid":1,)"), std::string::npos);
+    EXPECT_NE(out.find(R"("child_pid":2,)"), std::string::npos);
 }
 
 TEST(JsonFormatter, HostileNamesStayOneValidLine) {

@@ -10,11 +10,15 @@
 //   child PID                     the pid of the forked child (--fork-pages)
 // --wait-signal: report "ready PID" and wait for SIGUSR1 before mapping.
 // --loop: repeat map/touch/unmap until SIGTERM/SIGINT.
+// --hold: after touching, report the frame of every page from its own pagemap
+//   ("pfn before ADDR PFN"), report "held PID", wait for SIGUSR2, report the
+//   frames again ("pfn after ADDR PFN"), then unmap: the truth about what moved.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +29,11 @@
 static const char *report_path;
 static volatile sig_atomic_t got_go;
 static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_release;
 
 static void on_go(int sig) { (void)sig; got_go = 1; }
 static void on_stop(int sig) { (void)sig; got_stop = 1; }
+static void on_release(int sig) { (void)sig; got_release = 1; }
 
 static void die(const char *what) {
     fprintf(stderr, "touch_pages: %s: %s\n", what, strerror(errno));
@@ -48,6 +54,34 @@ static void report(const char *fmt, ...) {
     if (fd < 0) die("open report");
     if (write(fd, line, (size_t)n) != n) die("write report");
     close(fd);
+}
+
+// Reports the frame backing each page of the region, read from /proc/self/pagemap.
+static void report_frames(const char *when, char *region, size_t pages) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die("open pagemap");
+    unsigned long long *entries = malloc(pages * sizeof(*entries));
+    if (!entries) die("malloc");
+    off_t offset = (off_t)((uintptr_t)region / page * sizeof(*entries));
+    if (pread(fd, entries, pages * sizeof(*entries), offset) != (ssize_t)(pages * sizeof(*entries)))
+        die("pread pagemap");
+    close(fd);
+    // One write per batch of lines keeps the report readable while it grows.
+    char *text = malloc(pages * 64 + 1);
+    if (!text) die("malloc");
+    size_t used = 0;
+    for (size_t i = 0; i < pages; i++) {
+        unsigned long long e = entries[i];
+        unsigned long long pfn = (e >> 63) & 1 ? e & ((1ULL << 55) - 1) : 0;
+        used += (size_t)sprintf(text + used, "pfn %s %p %llu\n", when, (void *)(region + i * page), pfn);
+    }
+    int rfd = report_path ? open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : 2;
+    if (rfd < 0) die("open report");
+    if (write(rfd, text, used) != (ssize_t)used) die("write report");
+    if (report_path) close(rfd);
+    free(text);
+    free(entries);
 }
 
 // Maps `pages` pages and faults each in exactly once; returns the region.
@@ -83,7 +117,7 @@ static void unmap_region(char *region, size_t len) {
 
 int main(int argc, char **argv) {
     size_t pages = 0, fork_pages = 0;
-    int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0;
+    int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0, hold = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -94,9 +128,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--kernel-read")) kernel_read = 1;
         else if (!strcmp(a, "--wait-signal")) wait_signal = 1;
         else if (!strcmp(a, "--loop")) loop = 1;
+        else if (!strcmp(a, "--hold")) hold = 1;
         else {
             fprintf(stderr, "usage: touch_pages --pages N [--report FILE] [--fork-pages M] "
-                            "[--kernel-read] [--wait-signal] [--loop] [--exit-code C]\n");
+                            "[--kernel-read] [--wait-signal] [--loop] [--hold] [--exit-code C]\n");
             return 2;
         }
     }
@@ -130,6 +165,18 @@ int main(int argc, char **argv) {
 
     size_t len;
     char *region = touch_region(pages, kernel_read, &len);
+    if (hold) {
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR2);
+        signal(SIGUSR2, on_release);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        report_frames("before", region, pages);
+        report("held %d\n", getpid());
+        while (!got_release) sigsuspend(&old);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        report_frames("after", region, pages);
+    }
     if (fork_pages) {
         // The parent's region stays mapped meanwhile, so the child's is elsewhere.
         pid_t child = fork();

@@ -1,0 +1,276 @@
+#include "trace/frame_tracker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "bpf/tracer.h"
+#include "proc/maps.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+namespace {
+
+constexpr uint64_t kPageShift = 12;
+constexpr uint64_t kPageSize = 1ull << kPageShift;
+
+// madvise advice values after which the range's pages no longer hold their frames.
+bool advice_drops_pages(int32_t advice) {
+    switch (advice) {
+    case 4:   // MADV_DONTNEED
+    case 8:   // MADV_FREE
+    case 9:   // MADV_REMOVE
+    case 21:  // MADV_PAGEOUT
+    case 24:  // MADV_DONTNEED_LOCKED
+        return true;
+    }
+    return false;
+}
+
+template <typename Record>
+bool read_record(std::span<const std::byte> bytes, Record& rec) {
+    if (bytes.size() < sizeof(Record)) return false;
+    std::memcpy(&rec, bytes.data(), sizeof(Record));
+    return true;
+}
+
+}  // namespace
+
+FrameTracker::FrameTracker(Tracer& tracer) : tracer_(tracer) {}
+
+FrameTracker::~FrameTracker() = default;
+
+void FrameTracker::observe(std::span<const std::byte> record) {
+    pt_event_header hdr;
+    if (record.size() < sizeof(hdr)) return;
+    std::memcpy(&hdr, record.data(), sizeof(hdr));
+    const auto pid = static_cast<pid_t>(hdr.tgid);
+    switch (hdr.type) {
+    case PT_EV_FAULT: {
+        pt_fault_event e;
+        if (read_record(record, e)) pending_[pid].push_back(e.addr >> kPageShift);
+        break;
+    }
+    case PT_EV_MUNMAP: {
+        pt_munmap_event e;
+        if (read_record(record, e) && !e.err) forget_range(pid, e.addr, e.len);
+        break;
+    }
+    case PT_EV_MADVISE: {
+        pt_madvise_event e;
+        if (read_record(record, e) && !e.err && advice_drops_pages(e.advice)) {
+            forget_range(pid, e.addr, e.len);
+        }
+        break;
+    }
+    case PT_EV_MREMAP: {
+        pt_mremap_event e;
+        if (read_record(record, e) && !e.err) {
+            move_range(pid, e.old_addr, e.old_len, e.new_addr, e.new_len);
+        }
+        break;
+    }
+    case PT_EV_MMAP: {
+        // MAP_FIXED over existing pages replaces them.
+        pt_mmap_event e;
+        if (read_record(record, e) && !e.err && (e.flags & 0x10)) forget_range(pid, e.addr, e.len);
+        break;
+    }
+    case PT_EV_EXEC:
+    case PT_EV_EXIT:
+        forget_process(pid);
+        break;
+    case PT_EV_MIGRATE: {
+        // The BPF side already moved pt_frames; follow it here.
+        pt_migrate_event e;
+        if (!read_record(record, e)) break;
+        auto it = index_.find(pid);
+        if (it != index_.end()) it->second[e.addr >> kPageShift] = e.new_pfn;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+PagemapReader* FrameTracker::reader_for(pid_t pid) {
+    auto it = readers_.find(pid);
+    if (it != readers_.end()) return it->second.get();
+    try {
+        auto reader = std::make_unique<PagemapReader>(pid);
+        return readers_.emplace(pid, std::move(reader)).first->second.get();
+    } catch (const Error& e) {
+        spdlog::debug("frame index: {}", e.what());
+        return nullptr;
+    }
+}
+
+void FrameTracker::index_entries(pid_t pid, uint64_t first_page,
+                                 std::span<const PagemapEntry> entries,
+                                 bool only_present_changes) {
+    PageIndex& pages = index_[pid];
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const uint64_t page = first_page + i;
+        const uint64_t pfn = entries[i].pfn();
+        if (!pfn) {
+            if (!only_present_changes) ++stats_.not_present;
+            continue;
+        }
+        auto [it, inserted] = pages.try_emplace(page, pfn);
+        if (!inserted) {
+            if (it->second == pfn) continue;
+            remove_pfns_.push_back(it->second);
+            it->second = pfn;
+        }
+        add_pfns_.push_back(pfn);
+        add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
+    }
+}
+
+void FrameTracker::resolve_pending() {
+    std::vector<PagemapEntry> entries;
+    for (auto& [pid, pages] : pending_) {
+        PagemapReader* reader = reader_for(pid);
+        if (!reader) continue;
+        std::sort(pages.begin(), pages.end());
+        pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+        stats_.lookups += pages.size();
+        // Contiguous runs of pages are read with one pread each.
+        for (size_t i = 0; i < pages.size();) {
+            size_t j = i + 1;
+            while (j < pages.size() && pages[j] == pages[j - 1] + 1) ++j;
+            entries.resize(j - i);
+            const size_t got = reader->read(pages[i], entries.size(), entries.data());
+            index_entries(pid, pages[i], std::span(entries.data(), got), false);
+            i = j;
+        }
+    }
+    pending_.clear();
+    flush_bpf_updates();
+}
+
+void FrameTracker::seed_process(pid_t pid) {
+    PagemapReader* reader = reader_for(pid);
+    if (!reader) return;
+    std::vector<PagemapEntry> entries;
+    size_t present = 0;
+    for (const Mapping& m : read_maps(pid)) {
+        if (m.path == "[vsyscall]" || m.end <= m.start) continue;
+        const uint64_t first = m.start >> kPageShift;
+        entries.resize((m.end - m.start) >> kPageShift);
+        const size_t got = reader->read(first, entries.size(), entries.data());
+        for (size_t i = 0; i < got; ++i) present += entries[i].present();
+        index_entries(pid, first, std::span(entries.data(), got), true);
+    }
+    flush_bpf_updates();
+    spdlog::debug("frame index: pid {} had {} present pages", pid, present);
+}
+
+void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
+    auto it = index_.find(pid);
+    if (it == index_.end()) return;
+    PageIndex& pages = it->second;
+    const uint64_t first = start >> kPageShift;
+    const uint64_t last = (start + len + kPageSize - 1) >> kPageShift;
+    if (last - first < pages.size()) {
+        for (uint64_t page = first; page < last; ++page) {
+            auto found = pages.find(page);
+            if (found == pages.end()) continue;
+            remove_pfns_.push_back(found->second);
+            pages.erase(found);
+        }
+    } else {
+        for (auto p = pages.begin(); p != pages.end();) {
+            if (p->first >= first && p->first < last) {
+                remove_pfns_.push_back(p->second);
+                p = pages.erase(p);
+            } else {
+                ++p;
+            }
+        }
+    }
+    // Faults queued for the range are stale too.
+    auto pend = pending_.find(pid);
+    if (pend != pending_.end()) {
+        auto& v = pend->second;
+        v.erase(std::remove_if(v.begin(), v.end(),
+                               [&](uint64_t page) { return page >= first && page < last; }),
+                v.end());
+    }
+    flush_bpf_updates();
+}
+
+void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
+                              uint64_t new_len) {
+    auto it = index_.find(pid);
+    if (it == index_.end() || old_addr == new_addr) {
+        // Shrinking in place drops the tail.
+        if (new_len < old_len) forget_range(pid, old_addr + new_len, old_len - new_len);
+        return;
+    }
+    PageIndex& pages = it->second;
+    const uint64_t first = old_addr >> kPageShift;
+    const uint64_t last = (old_addr + old_len + kPageSize - 1) >> kPageShift;
+    const uint64_t keep = (new_len + kPageSize - 1) >> kPageShift;
+    std::vector<std::pair<uint64_t, uint64_t>> moved;
+    for (auto p = pages.begin(); p != pages.end();) {
+        if (p->first >= first && p->first < last) {
+            if (p->first - first < keep) {
+                moved.emplace_back(p->first - first + (new_addr >> kPageShift), p->second);
+            } else {
+                remove_pfns_.push_back(p->second);
+            }
+            p = pages.erase(p);
+        } else {
+            ++p;
+        }
+    }
+    for (const auto& [page, pfn] : moved) {
+        pages[page] = pfn;
+        add_pfns_.push_back(pfn);
+        add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
+    }
+    flush_bpf_updates();
+}
+
+void FrameTracker::forget_process(pid_t pid) {
+    auto it = index_.find(pid);
+    if (it != index_.end()) {
+        for (const auto& [page, pfn] : it->second) remove_pfns_.push_back(pfn);
+        index_.erase(it);
+    }
+    readers_.erase(pid);  // an exec'd process needs a fresh pagemap
+    pending_.erase(pid);
+    flush_bpf_updates();
+}
+
+void FrameTracker::flush_bpf_updates() {
+    if (!remove_pfns_.empty()) {
+        tracer_.unindex_frames(remove_pfns_);
+        remove_pfns_.clear();
+    }
+    if (!add_pfns_.empty()) {
+        const size_t stored = tracer_.index_frames(add_pfns_, add_owners_);
+        if (stored < add_pfns_.size()) {
+            if (stats_.index_full == 0) {
+                spdlog::warn("the frame index is full ({} frames): migrations of further pages "
+                             "cannot be attributed (raise --max-frames)",
+                             tracer_.max_frames());
+            }
+            stats_.index_full += add_pfns_.size() - stored;
+        }
+        add_pfns_.clear();
+        add_owners_.clear();
+    }
+}
+
+FrameTrackerStats FrameTracker::stats() const {
+    FrameTrackerStats s = stats_;
+    s.pages_indexed = 0;
+    for (const auto& [pid, pages] : index_) s.pages_indexed += pages.size();
+    return s;
+}
+
+}  // namespace pagetrace

@@ -1,0 +1,69 @@
+// The frame index that attributes migrations: which physical frame backs each
+// page a traced process has touched. Fed by the event stream (faults say which
+// pages to look up; munmap, madvise, mremap, exec and exit say which entries
+// to drop or move) and by pagemap reads, batched shortly after the faults. It
+// mirrors itself into the BPF map pt_frames, where the migration hooks look up
+// the old frame of a moving page to find its owner.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "pagetrace/events.h"
+#include "proc/pagemap.h"
+
+namespace pagetrace {
+
+class Tracer;
+
+struct FrameTrackerStats {
+    uint64_t pages_indexed = 0;    // index entries now
+    uint64_t lookups = 0;          // pages looked up in pagemap
+    uint64_t not_present = 0;      // looked up but gone already
+    uint64_t index_full = 0;       // could not be stored: the BPF map was full
+};
+
+class FrameTracker {
+public:
+    explicit FrameTracker(Tracer& tracer);
+    ~FrameTracker();
+
+    // Looks at one raw record of the stream.
+    void observe(std::span<const std::byte> record);
+    // Indexes every present page of a process (one just attached to).
+    void seed_process(pid_t pid);
+    // Reads pagemap for the pages faulted since the last call and indexes them.
+    void resolve_pending();
+    bool has_pending() const { return !pending_.empty(); }
+
+    FrameTrackerStats stats() const;
+
+private:
+    using PageIndex = std::unordered_map<uint64_t, uint64_t>;  // virtual page -> pfn
+
+    void index_entries(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries,
+                       bool only_present_changes);
+    void forget_range(pid_t pid, uint64_t start, uint64_t len);
+    void forget_process(pid_t pid);
+    void move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
+                    uint64_t new_len);
+    PagemapReader* reader_for(pid_t pid);
+    void flush_bpf_updates();
+
+    Tracer& tracer_;
+    std::unordered_map<pid_t, PageIndex> index_;
+    std::unordered_map<pid_t, std::unique_ptr<PagemapReader>> readers_;
+    std::map<pid_t, std::vector<uint64_t>> pending_;  // pid -> faulted virtual pages
+    std::vector<uint64_t> add_pfns_;
+    std::vector<pt_frame_owner> add_owners_;
+    std::vector<uint64_t> remove_pfns_;
+    FrameTrackerStats stats_;
+};
+
+}  // namespace pagetrace

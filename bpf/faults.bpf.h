@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The fault join: a fault is seen at entry (exceptions: tracepoints, with the
+ * error code) and at completion (software perf events PAGE_FAULTS_MIN/MAJ, which
+ * fire only for faults the kernel accounted). Entry parks the fault per thread;
+ * completion emits it with outcome and latency. A parked fault that never
+ * completes is emitted as "unaccounted" at the thread's next fault or exit.
+ */
+#ifndef PAGETRACE_FAULTS_BPF_H
+#define PAGETRACE_FAULTS_BPF_H
+
+#include "common.bpf.h"
+
+/* Set by the agent when the completion perf events are attached. */
+const volatile __u32 pt_cfg_fault_completion __weak = 0;
+
+struct pt_parked_fault {
+	__u64 addr;
+	__u64 ip;
+	__u64 ts_ns;
+	__u32 error_code;
+	__u32 cpu;
+	__u8 access;
+	__u8 mode;
+	__u8 parked; /* 1 while waiting for its completion */
+	__u8 reserved[5];
+};
+
+/* tid -> the fault that thread is in. Entries are reused, deleted at thread exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct pt_parked_fault);
+} pt_parked_faults SEC(".maps") __weak;
+
+static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 outcome,
+					  __u64 latency_ns)
+{
+	struct pt_fault_event *e = pt_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	pt_fill_header(&e->hdr, PT_EV_FAULT, sizeof(*e));
+	/* The event is the fault's entry: its time and CPU. */
+	e->hdr.ts_ns = f->ts_ns;
+	e->hdr.cpu = f->cpu;
+	e->addr = f->addr;
+	e->ip = f->ip;
+	e->error_code = f->error_code;
+	e->access = f->access;
+	e->mode = f->mode;
+	e->outcome = outcome;
+	e->reserved = 0;
+	e->latency_ns = latency_ns;
+	pt_submit(e);
+}
+
+/* Emits the parked fault of `tid` as unaccounted, if there is one. */
+static __always_inline void pt_flush_parked_fault(__u32 tid, int remove)
+{
+	struct pt_parked_fault *f = bpf_map_lookup_elem(&pt_parked_faults, &tid);
+
+	if (!f)
+		return;
+	if (f->parked) {
+		f->parked = 0;
+		pt_emit_fault(f, PT_OUTCOME_UNACCOUNTED, 0);
+	}
+	if (remove)
+		bpf_map_delete_elem(&pt_parked_faults, &tid);
+}
+
+#endif /* PAGETRACE_FAULTS_BPF_H */
