@@ -8,6 +8,27 @@
  */
 #include "faults.bpf.h"
 
+/* Selectors beyond pids: a process name, a cgroup (v2 id). Empty / 0: off. */
+const volatile char pt_cfg_match_comm[PT_COMM_LEN] = {};
+const volatile __u64 pt_cfg_match_cgroup = 0;
+
+/* Whether a process that just exec'd is selected by --comm or --cgroup. */
+static __always_inline int pt_selected_at_exec(struct task_struct *task)
+{
+	if (pt_cfg_match_cgroup && bpf_get_current_cgroup_id() == pt_cfg_match_cgroup)
+		return 1;
+	if (pt_cfg_match_comm[0]) {
+		for (int i = 0; i < PT_COMM_LEN; i++) {
+			if (task->comm[i] != pt_cfg_match_comm[i])
+				return 0;
+			if (!pt_cfg_match_comm[i])
+				break;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -41,7 +62,7 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u32 tgid = task->tgid;
 	struct pt_exec_event *e;
 
-	if (!pt_target_state(tgid))
+	if (!pt_target_state(tgid) && !pt_selected_at_exec(task))
 		return 0;
 	/* Traced from here on (a launched command starts now), under its new name. */
 	pt_set_target_state(tgid, PT_TARGET_ACTIVE, task->comm);

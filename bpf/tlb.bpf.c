@@ -102,6 +102,9 @@ int BPF_PROG(pt_tlb_flush, int reason, unsigned long pages)
 	struct pt_tlb_flush_event *e;
 	__u32 owner = 0, zero = 0;
 
+	/* A task switch whose address space is still current reports 0 pages: no flush. */
+	if (pages == 0)
+		return 0;
 	if (why == PT_TLB_TASK_SWITCH) {
 		__u32 *next = bpf_map_lookup_elem(&pt_switching_to, &zero);
 
@@ -111,7 +114,8 @@ int BPF_PROG(pt_tlb_flush, int reason, unsigned long pages)
 		if (!owner)
 			owner = pt_migration_owner(tid);
 	}
-	if (!owner)
+	/* The owner may have exited since the switch was noted. */
+	if (!owner || !pt_traced_tgid(owner))
 		return 0;
 	if (owner == cur_tgid && why != PT_TLB_TASK_SWITCH)
 		pt_syscall_range(tid, &start, &end);

@@ -188,6 +188,13 @@ Tracer::Tracer(const TracerOptions& options)
     bpf_program__set_autoload(p.pt_fault_major, fault_completion_);
 
     skel_->rodata->pt_cfg_follow_children = options.follow_children ? 1 : 0;
+    if (options.match_comm.size() >= PT_COMM_LEN) {
+        throw Error("--comm " + options.match_comm + ": process names have at most " +
+                    std::to_string(PT_COMM_LEN - 1) + " characters");
+    }
+    std::memcpy(const_cast<char*>(skel_->rodata->pt_cfg_match_comm), options.match_comm.c_str(),
+                options.match_comm.size() + 1);
+    skel_->rodata->pt_cfg_match_cgroup = options.match_cgroup_id;
     skel_->rodata->pt_cfg_event_mask = event_mask_;
     skel_->rodata->pt_cfg_fault_entry = fault_entry ? 1 : 0;
     skel_->rodata->pt_cfg_fault_completion = fault_completion_ ? 1 : 0;

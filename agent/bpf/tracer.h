@@ -28,6 +28,8 @@ struct TracerOptions {
     std::string btf_path;               // empty: the running kernel's BTF
     uint64_t event_mask = kAllEvents;   // PT_EVENT_BIT(PT_EV_*) of the types to emit
     uint32_t max_frames = 1u << 20;     // frames indexed for migration attribution
+    std::string match_comm;             // --comm: processes that exec with this name
+    uint64_t match_cgroup_id = 0;       // --cgroup: processes that exec in this cgroup
 };
 
 class Tracer {

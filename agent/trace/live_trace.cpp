@@ -1,7 +1,13 @@
 #include "trace/live_trace.h"
 
+#include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +16,8 @@
 #include "pagetrace/events.h"
 #include "proc/process_info.h"
 #include "util/error.h"
+
+#include <cstdlib>
 
 namespace pagetrace {
 
@@ -40,6 +48,22 @@ LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
         resolved_pids_.push_back(*tgid);
     }
 
+    if (!options_.cgroup_path.empty()) {
+        constexpr long kCgroup2Magic = 0x63677270;
+        struct statfs fs {};
+        struct stat st {};
+        if (::statfs(options_.cgroup_path.c_str(), &fs) != 0 ||
+            ::stat(options_.cgroup_path.c_str(), &st) != 0) {
+            throw Error(errno_message("--cgroup " + options_.cgroup_path, errno));
+        }
+        if (fs.f_type != kCgroup2Magic || !S_ISDIR(st.st_mode)) {
+            throw Error("--cgroup " + options_.cgroup_path +
+                        " is not a cgroup v2 directory (e.g. /sys/fs/cgroup/system.slice/x)");
+        }
+        options_.tracer.match_cgroup_id = st.st_ino;
+    }
+    options_.tracer.match_comm = options_.match_comm;
+
     start_ns_ = monotonic_ns();
     tracer_.emplace(options_.tracer);
     drops_seen_.assign(tracer_->drops_per_cpu().size(), 0);
@@ -47,6 +71,45 @@ LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
 }
 
 LiveTrace::~LiveTrace() = default;
+
+void LiveTrace::add_target(pid_t tgid) {
+    tracer_->add_target(tgid, PT_TARGET_ACTIVE, process_comm(tgid));
+    if (frames_) frames_->seed_process(tgid);
+}
+
+// Processes already running that --comm or --cgroup select; later ones join
+// in the kernel at their execve.
+void LiveTrace::add_selected_targets() {
+    size_t found = 0;
+    const pid_t self = ::getpid();
+    if (!options_.match_comm.empty()) {
+        if (DIR* proc = ::opendir("/proc")) {
+            while (dirent* entry = ::readdir(proc)) {
+                char* end = nullptr;
+                const long pid = std::strtol(entry->d_name, &end, 10);
+                if (*end || pid <= 0 || pid == self) continue;
+                if (process_comm(static_cast<pid_t>(pid)) != options_.match_comm) continue;
+                add_target(static_cast<pid_t>(pid));
+                ++found;
+            }
+            ::closedir(proc);
+        }
+        spdlog::info("tracing processes named '{}': {} running now, and any that start", 
+                     options_.match_comm, found);
+    }
+    if (!options_.cgroup_path.empty()) {
+        std::ifstream procs(options_.cgroup_path + "/cgroup.procs");
+        pid_t pid = 0;
+        size_t in_cgroup = 0;
+        while (procs >> pid) {
+            if (pid == self) continue;
+            add_target(pid);
+            ++in_cgroup;
+        }
+        spdlog::info("tracing cgroup {}: {} processes now, and any that start in it",
+                     options_.cgroup_path, in_cgroup);
+    }
+}
 
 void LiveTrace::add_attached_targets() {
     for (pid_t tgid : resolved_pids_) {
@@ -102,6 +165,7 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
         spdlog::debug("started {} as pid {}", options_.command[0], command->pid());
     } else {
         add_attached_targets();
+        add_selected_targets();
     }
 
     uint64_t last_prune = monotonic_ns();
@@ -114,7 +178,7 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
             result.stop_signal = static_cast<int>(*stop_signal);
             break;
         }
-        if (!tracer_->has_targets()) break;
+        if (!open_ended() && !tracer_->has_targets()) break;
         if (command) command->poll_exit();
         const uint64_t now = monotonic_ns();
         if (now - last_prune >= kPruneIntervalNs) {

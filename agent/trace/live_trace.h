@@ -28,6 +28,8 @@ struct LiveTraceOptions {
     std::vector<pid_t> pids;          // -p: processes (or threads) to attach to
     std::vector<std::string> command; // -- CMD ARGS: started by us
     std::optional<RunAsUser> user;    // --user for the command
+    std::string match_comm;           // --comm: processes with this name, now and later
+    std::string cgroup_path;          // --cgroup: processes in this cgroup, now and later
     int poll_interval_ms = 10;
 };
 
@@ -63,6 +65,11 @@ public:
 
 private:
     void add_attached_targets();
+    void add_selected_targets();
+    void add_target(pid_t tgid);
+    bool open_ended() const {
+        return !options_.match_comm.empty() || !options_.cgroup_path.empty();
+    }
     void report_new_drops();
     void prune_exited_targets();
 

@@ -1,0 +1,238 @@
+// Integration tests of the event coverage: VMA syscalls with their results,
+// fault outcomes, TLB flushes and page migrations attributed to their owner.
+// Each checks the trace against what the workload itself did or read from
+// its own /proc/self/pagemap.
+#include <fcntl.h>
+
+#include <fstream>
+
+#include "support/trace_fixture.h"
+
+namespace pagetrace::test {
+namespace {
+
+const std::string kVmaOps = std::string(PAGETRACE_WORKLOAD_DIR) + "/vma_ops";
+
+// "KEY a b c" lines of a report, by key.
+std::map<std::string, std::vector<std::string>> report_lines(const std::string& path) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::istringstream in(read_file(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto space = line.find(' ');
+        if (space == std::string::npos) continue;
+        out[line.substr(0, space)].push_back(line.substr(space + 1));
+    }
+    return out;
+}
+
+uint64_t hex_word(std::istringstream& in) {
+    std::string word;
+    in >> word;
+    return std::strtoull(word.c_str(), nullptr, 16);
+}
+
+class CoverageTest : public TraceTest {};
+
+// Compaction is run by this test process, not by the workload: a migrate
+// event attributed to the workload proves the attribution.
+TEST_F(CoverageTest, CompactionMigrationsAreAttributedToTheOwnerWithBothFrames) {
+    constexpr uint64_t kPages = 65536;  // 256 MiB: compaction moves hundreds of them here
+    SpawnOptions opts;
+    opts.stderr_path = dir_.file("stderr.txt");
+    Subprocess tracer({kPagetrace, "trace", "--format", "json", "-o", dir_.file("trace.json"), "--",
+                       kTouchPages, "--report", report_path(), "--pages", std::to_string(kPages),
+                       "--hold"},
+                      opts);
+    ASSERT_TRUE(wait_for_text(report_path(), "held", 60)) << read_file(opts.stderr_path);
+    // The agent indexes the frames of faulted pages shortly after the faults.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    {
+        std::ofstream compact("/proc/sys/vm/compact_memory");
+        compact << "1\n";
+    }
+    const WorkloadReport held = WorkloadReport::parse(read_file(report_path()));
+    kill(held.pid, SIGUSR2);
+    auto status = tracer.wait(60);
+    ASSERT_TRUE(status.has_value());
+    ASSERT_EQ(*status, 0) << read_file(opts.stderr_path);
+
+    // What the workload read from its own pagemap, before and after.
+    std::map<uint64_t, uint64_t> before, after;
+    std::istringstream rep(read_file(report_path()));
+    std::string kind, when, addr;
+    uint64_t pfn = 0;
+    while (rep >> kind) {
+        if (kind != "pfn") {
+            std::getline(rep, when);
+            continue;
+        }
+        rep >> when >> addr >> pfn;
+        (when == "before" ? before : after)[std::strtoull(addr.c_str(), nullptr, 16)] = pfn;
+    }
+    ASSERT_EQ(before.size(), kPages);
+    ASSERT_EQ(after.size(), kPages);
+    for (const auto& [page, frame] : before) ASSERT_NE(frame, 0u) << "pagemap PFNs need root";
+
+    const auto events = parse_json_lines(read_file(dir_.file("trace.json")));
+    std::map<uint64_t, std::vector<JsonObject>> moves;
+    for (const auto& e : of_type(events, "migrate")) {
+        EXPECT_EQ(e.num("pid"), held.pid);
+        EXPECT_EQ(e.num("by_pid"), getpid()) << "compaction ran in this test process";
+        EXPECT_EQ(e.str("reason"), "compaction");
+        EXPECT_EQ(e.num("order"), 0);
+        moves[e.hex("addr")].push_back(e);
+    }
+
+    size_t changed = 0;
+    for (const auto& [page, old_frame] : before) {
+        const uint64_t new_frame = after.at(page);
+        auto it = moves.find(page);
+        if (old_frame == new_frame) {
+            // Unchanged: no move, or moves that came back to the same frame.
+            if (it == moves.end()) continue;
+            EXPECT_EQ(static_cast<uint64_t>(it->second.front().num("old_pfn")), old_frame);
+            EXPECT_EQ(static_cast<uint64_t>(it->second.back().num("new_pfn")), new_frame);
+            continue;
+        }
+        ++changed;
+        ASSERT_NE(it, moves.end()) << "page " << std::hex << page << " moved from " << std::dec
+                                   << old_frame << " to " << new_frame << " without an event";
+        ASSERT_EQ(it->second.size(), 1u) << "page " << std::hex << page;
+        EXPECT_EQ(static_cast<uint64_t>(it->second[0].num("old_pfn")), old_frame);
+        EXPECT_EQ(static_cast<uint64_t>(it->second[0].num("new_pfn")), new_frame);
+    }
+    EXPECT_GT(changed, 0u) << "compaction moved none of the workload's pages; nothing tested";
+    // Inside the region, no event for a page that was not there. (Outside it,
+    // events are the workload's other pages: stack, heap, libraries.)
+    const uint64_t region_start = before.begin()->first;
+    const uint64_t region_end = before.rbegin()->first + kPageSize;
+    for (const auto& [page, list] : moves) {
+        if (page >= region_start && page < region_end) {
+            EXPECT_TRUE(before.count(page)) << "migrate event for a page the workload never had";
+        }
+    }
+
+    // The batches that moved them say so.
+    int64_t batch_pages = 0;
+    for (const auto& b : of_type(events, "migrate_batch")) {
+        EXPECT_EQ(b.num("pid"), held.pid);
+        EXPECT_EQ(b.str("reason"), "compaction");
+        EXPECT_GE(b.num("succeeded"), b.num("traced_pages"));
+        batch_pages += b.num("traced_pages");
+    }
+    EXPECT_EQ(batch_pages, static_cast<int64_t>(of_type(events, "migrate").size()));
+    std::cout << "[ compaction ] " << changed << " of " << kPages
+              << " pages changed frame, each with its migrate event\n";
+}
+
+TEST_F(CoverageTest, VmaSyscallsCarryTheirArgumentsResultsAndFlushes) {
+    constexpr uint64_t kPages = 64;
+    const TraceRun run = trace({"--", kVmaOps, "--pages", std::to_string(kPages), "--report",
+                                report_path(), "--exec", kTouchPages, "--pages", "4",
+                                "--exit-code", "5"});
+    // exec'd into touch_pages, which exits 5.
+    ASSERT_EQ(run.exit_status, 5) << run.stderr_text;
+    auto rep = report_lines(report_path());
+    ASSERT_EQ(rep["region"].size(), 1u) << read_file(report_path());
+    std::istringstream region_line(rep["region"][0]);
+    const uint64_t region = hex_word(region_line);
+    uint64_t len = 0;
+    region_line >> len;
+    std::istringstream remap_line(rep["mremap"].at(0));
+    const uint64_t remap_old = hex_word(remap_line);
+    const uint64_t remap_new = hex_word(remap_line);
+    std::istringstream brk_line(rep["brk"].at(0));
+    const uint64_t brk_old = hex_word(brk_line);
+    const uint64_t brk_new = hex_word(brk_line);
+    ASSERT_EQ(remap_old, region);
+
+    int64_t pid = -1;
+    for (const auto& e : of_type(run.events, "exec")) pid = e.num("pid");
+    ASSERT_GT(pid, 0);
+
+    // mprotect: read-only, then read-write again, each with a flush of the range.
+    std::vector<std::string> prots;
+    for (const auto& e : of_type(run.events, "mprotect")) {
+        if (e.hex("addr") == region && e.num("len") == static_cast<int64_t>(len)) {
+            prots.push_back(e.str("prot"));
+            EXPECT_FALSE(e.has("error"));
+        }
+    }
+    EXPECT_EQ(prots, (std::vector<std::string>{"r--", "rw-"}));
+    size_t region_flushes = 0, moved_flushes = 0;
+    for (const auto& e : of_type(run.events, "tlb_flush")) {
+        EXPECT_EQ(e.num("pid"), pid);
+        if (!e.has("start")) continue;
+        if (e.hex("start") == region && e.hex("end") == region + len) ++region_flushes;
+        if (e.hex("start") == remap_new && e.hex("end") == remap_new + len) ++moved_flushes;
+    }
+    EXPECT_GE(region_flushes, 1u) << "no tlb_flush for the write-protected range";
+    EXPECT_GE(moved_flushes, 1u) << "no tlb_flush for the unmapped range";
+
+    // madvise(DONTNEED), then a second round of first-touch faults.
+    size_t dontneeds = 0;
+    for (const auto& e : of_type(run.events, "madvise")) {
+        if (e.hex("addr") == region && e.str("advice") == "dontneed") ++dontneeds;
+    }
+    EXPECT_EQ(dontneeds, 1u);
+    const Region reg{static_cast<int>(pid), region, len, "user"};
+    const auto faults = faults_in(run.events, reg);
+    EXPECT_EQ(faults.size(), 2 * kPages) << "one fault per page before and after DONTNEED";
+    for (const auto& f : faults) EXPECT_EQ(f.str("access"), "write");
+
+    // mremap that moved it.
+    bool saw_mremap = false;
+    for (const auto& e : of_type(run.events, "mremap")) {
+        if (e.hex("old_addr") != region) continue;
+        saw_mremap = true;
+        EXPECT_EQ(e.hex("new_addr"), remap_new);
+        EXPECT_EQ(e.num("old_len"), static_cast<int64_t>(len));
+        EXPECT_EQ(e.num("new_len"), static_cast<int64_t>(len));
+        EXPECT_EQ(e.str("flags"), "maymove|fixed");
+    }
+    EXPECT_TRUE(saw_mremap);
+
+    // brk growth: requested and granted.
+    bool saw_brk = false;
+    for (const auto& e : of_type(run.events, "brk")) {
+        if (e.hex("addr") == brk_new) {
+            saw_brk = true;
+            EXPECT_EQ(e.hex("ret"), brk_new);
+        }
+    }
+    EXPECT_TRUE(saw_brk) << "brk from " << std::hex << brk_old << " to " << brk_new;
+
+    size_t munmaps = 0;
+    for (const auto& e : of_type(run.events, "munmap")) munmaps += e.hex("addr") == remap_new;
+    EXPECT_EQ(munmaps, 1u);
+
+    // exec of another binary, then its exit code.
+    const auto execs = of_type(run.events, "exec");
+    ASSERT_EQ(execs.size(), 2u);
+    EXPECT_EQ(execs[1].str("filename"), kTouchPages);
+    EXPECT_EQ(execs[1].str("comm"), "touch_pages");
+    const auto exits = of_type(run.events, "exit");
+    ASSERT_EQ(exits.size(), 1u);
+    EXPECT_EQ(exits[0].num("code"), 5);
+    expect_only_pids(run.events, {pid});
+}
+
+TEST_F(CoverageTest, FaultsCarryOutcomeAndLatency) {
+    constexpr uint64_t kPages = 2048;
+    const TraceRun run = trace(touch_pages({"--pages", std::to_string(kPages)}));
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+    const auto faults = faults_in(run.events, run.report.region_of(run.report.pid));
+    ASSERT_EQ(faults.size(), kPages);
+    for (const auto& f : faults) {
+        // A first touch of anonymous memory is a minor fault that completed.
+        EXPECT_EQ(f.str("outcome"), "minor");
+        EXPECT_GT(f.num("latency_ns"), 0);
+        EXPECT_LT(f.num("latency_ns"), 1'000'000'000);
+    }
+    // Every fault event of the run has an outcome from the completion events.
+    for (const auto& f : of_type(run.events, "fault")) EXPECT_TRUE(f.has("outcome"));
+}
+
+}  // namespace
+}  // namespace pagetrace::test
