@@ -79,6 +79,7 @@ int BPF_PROG(pt_fault_kernel, unsigned long address, struct pt_regs *regs,
 static __always_inline int pt_fault_done(struct bpf_perf_event_data *ctx, __u8 outcome)
 {
 	struct pt_parked_fault *slot, f = {};
+	__u64 now;
 	__u32 tid;
 
 	if (!pt_cfg_fault_entry) {
@@ -99,8 +100,9 @@ static __always_inline int pt_fault_done(struct bpf_perf_event_data *ctx, __u8 o
 	slot = bpf_map_lookup_elem(&pt_parked_faults, &tid);
 	if (!slot || !slot->parked || slot->addr != ctx->addr)
 		return 0;
+	now = bpf_ktime_get_ns();
 	slot->parked = 0;
-	pt_emit_fault(slot, outcome, bpf_ktime_get_ns() - slot->ts_ns);
+	pt_emit_fault(slot, outcome, now - slot->ts_ns);
 	return 0;
 }
 

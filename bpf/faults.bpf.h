@@ -41,10 +41,16 @@ static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 
 
 	if (!e)
 		return;
-	pt_fill_header(&e->hdr, PT_EV_FAULT, sizeof(*e));
-	/* The event is the fault's entry: its time and CPU. */
-	e->hdr.ts_ns = f->ts_ns;
+	/* The event is the fault's entry: its time and CPU, this thread. */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->hdr.type = PT_EV_FAULT;
+	e->hdr.size = sizeof(*e);
 	e->hdr.cpu = f->cpu;
+	e->hdr.ts_ns = f->ts_ns;
+	e->hdr.tgid = pid_tgid >> 32;
+	e->hdr.tid = (__u32)pid_tgid;
+	bpf_get_current_comm(e->hdr.comm, sizeof(e->hdr.comm));
 	e->addr = f->addr;
 	e->ip = f->ip;
 	e->error_code = f->error_code;

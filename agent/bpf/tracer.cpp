@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -317,18 +318,36 @@ bool Tracer::tracks_frames() const {
 size_t Tracer::index_frames(std::span<const uint64_t> pfns,
                             std::span<const pt_frame_owner> owners) {
     const int fd = bpf_map__fd(skel_->maps.pt_frames);
+    const size_t total = std::min(pfns.size(), owners.size());
+    size_t done = 0;
     size_t stored = 0;
-    for (size_t i = 0; i < pfns.size() && i < owners.size(); ++i) {
-        // Per element: a full map refuses some entries, which we count, and
-        // keeps the others.
-        if (bpf_map_update_elem(fd, &pfns[i], &owners[i], BPF_ANY) == 0) ++stored;
+    // One syscall per batch; a full map stops a batch, and the rest is not stored.
+    while (done < total) {
+        __u32 count = static_cast<__u32>(total - done);
+        const int err = bpf_map_update_batch(fd, pfns.data() + done, owners.data() + done, &count,
+                                             nullptr);
+        stored += count;
+        done += count;
+        if (err == 0) continue;
+        if (errno == E2BIG || errno == ENOMEM || errno == ENOSPC) break;
+        // Anything else: skip the element it stopped at and go on.
+        spdlog::debug("frame index update: {}", std::strerror(errno));
+        ++done;
     }
     return stored;
 }
 
 void Tracer::unindex_frames(std::span<const uint64_t> pfns) {
     const int fd = bpf_map__fd(skel_->maps.pt_frames);
-    for (uint64_t pfn : pfns) bpf_map_delete_elem(fd, &pfn);
+    size_t done = 0;
+    // A batch stops at the first key the map does not hold (the BPF side
+    // moves frames on migration); skip it and go on.
+    while (done < pfns.size()) {
+        __u32 count = static_cast<__u32>(pfns.size() - done);
+        const int err = bpf_map_delete_batch(fd, pfns.data() + done, &count, nullptr);
+        done += count;
+        if (err != 0) ++done;
+    }
 }
 
 }  // namespace pagetrace

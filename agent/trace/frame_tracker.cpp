@@ -38,7 +38,8 @@ bool read_record(std::span<const std::byte> bytes, Record& rec) {
 
 }  // namespace
 
-FrameTracker::FrameTracker(Tracer& tracer) : tracer_(tracer) {}
+FrameTracker::FrameTracker(Tracer& tracer, uint64_t (*now_ns)())
+    : tracer_(tracer), now_ns_(now_ns) {}
 
 FrameTracker::~FrameTracker() = default;
 
@@ -50,7 +51,13 @@ void FrameTracker::observe(std::span<const std::byte> record) {
     switch (hdr.type) {
     case PT_EV_FAULT: {
         pt_fault_event e;
-        if (read_record(record, e)) pending_[pid].push_back(e.addr >> kPageShift);
+        if (!read_record(record, e)) break;
+        // Batches of ~10 ms share one arrival time.
+        const uint64_t now = now_ns_();
+        if (pending_.empty() || now - pending_.back().arrived_ns > 10'000'000) {
+            pending_.push_back(PendingBatch{now, {}});
+        }
+        pending_.back().pages[pid].push_back(e.addr >> kPageShift);
         break;
     }
     case PT_EV_MUNMAP: {
@@ -129,9 +136,17 @@ void FrameTracker::index_entries(pid_t pid, uint64_t first_page,
     }
 }
 
-void FrameTracker::resolve_pending() {
+void FrameTracker::resolve_pending(uint64_t now_ns) {
+    std::map<pid_t, std::vector<uint64_t>> due;
+    while (!pending_.empty() && now_ns - pending_.front().arrived_ns >= kSettleNs) {
+        for (auto& [pid, pages] : pending_.front().pages) {
+            auto& into = due[pid];
+            into.insert(into.end(), pages.begin(), pages.end());
+        }
+        pending_.pop_front();
+    }
     std::vector<PagemapEntry> entries;
-    for (auto& [pid, pages] : pending_) {
+    for (auto& [pid, pages] : due) {
         PagemapReader* reader = reader_for(pid);
         if (!reader) continue;
         std::sort(pages.begin(), pages.end());
@@ -147,7 +162,6 @@ void FrameTracker::resolve_pending() {
             i = j;
         }
     }
-    pending_.clear();
     flush_bpf_updates();
 }
 
@@ -191,9 +205,10 @@ void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
             }
         }
     }
-    // Faults queued for the range are stale too.
-    auto pend = pending_.find(pid);
-    if (pend != pending_.end()) {
+    // Faults queued for the range are stale too: their pages are gone.
+    for (auto& batch : pending_) {
+        auto pend = batch.pages.find(pid);
+        if (pend == batch.pages.end()) continue;
         auto& v = pend->second;
         v.erase(std::remove_if(v.begin(), v.end(),
                                [&](uint64_t page) { return page >= first && page < last; }),
@@ -242,7 +257,7 @@ void FrameTracker::forget_process(pid_t pid) {
         index_.erase(it);
     }
     readers_.erase(pid);  // an exec'd process needs a fresh pagemap
-    pending_.erase(pid);
+    for (auto& batch : pending_) batch.pages.erase(pid);
     flush_bpf_updates();
 }
 

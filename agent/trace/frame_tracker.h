@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -31,16 +32,21 @@ struct FrameTrackerStats {
 
 class FrameTracker {
 public:
-    explicit FrameTracker(Tracer& tracer);
+    // now_ns: the clock of resolve_pending() (CLOCK_MONOTONIC).
+    FrameTracker(Tracer& tracer, uint64_t (*now_ns)());
     ~FrameTracker();
 
     // Looks at one raw record of the stream.
     void observe(std::span<const std::byte> record);
     // Indexes every present page of a process (one just attached to).
     void seed_process(pid_t pid);
-    // Reads pagemap for the pages faulted since the last call and indexes them.
-    void resolve_pending();
+    // Reads pagemap for pages faulted at least settle_ns ago and indexes them.
+    // Pages unmapped meanwhile are never read: short-lived memory costs nothing.
+    void resolve_pending(uint64_t now_ns);
+    // Whether some faulted pages are waiting to be resolved.
     bool has_pending() const { return !pending_.empty(); }
+
+    static constexpr uint64_t kSettleNs = 250'000'000;
 
     FrameTrackerStats stats() const;
 
@@ -57,9 +63,15 @@ private:
     void flush_bpf_updates();
 
     Tracer& tracer_;
+    uint64_t (*now_ns_)();
     std::unordered_map<pid_t, PageIndex> index_;
     std::unordered_map<pid_t, std::unique_ptr<PagemapReader>> readers_;
-    std::map<pid_t, std::vector<uint64_t>> pending_;  // pid -> faulted virtual pages
+    // Faulted pages waiting for their frame lookup, in batches by arrival time.
+    struct PendingBatch {
+        uint64_t arrived_ns = 0;
+        std::map<pid_t, std::vector<uint64_t>> pages;  // pid -> virtual pages
+    };
+    std::deque<PendingBatch> pending_;
     std::vector<uint64_t> add_pfns_;
     std::vector<pt_frame_owner> add_owners_;
     std::vector<uint64_t> remove_pfns_;

@@ -67,7 +67,7 @@ LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
     start_ns_ = monotonic_ns();
     tracer_.emplace(options_.tracer);
     drops_seen_.assign(tracer_->drops_per_cpu().size(), 0);
-    if (tracer_->tracks_frames()) frames_ = std::make_unique<FrameTracker>(*tracer_);
+    if (tracer_->tracks_frames()) frames_ = std::make_unique<FrameTracker>(*tracer_, monotonic_ns);
 }
 
 LiveTrace::~LiveTrace() = default;
@@ -172,7 +172,7 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     while (true) {
         ring.poll(options_.poll_interval_ms);
         report_new_drops();
-        if (frames_ && frames_->has_pending()) frames_->resolve_pending();
+        if (frames_ && frames_->has_pending()) frames_->resolve_pending(monotonic_ns());
         if (*stop_signal) {
             result.stopped_by_signal = true;
             result.stop_signal = static_cast<int>(*stop_signal);
