@@ -34,8 +34,13 @@ std::string printable(std::string_view text) {
 // "850 ns", "12.3 us", "4.56 ms"
 std::string duration_text(uint64_t ns) {
     if (ns < 1000) return fmt::format("{} ns", ns);
-    if (ns < 1000000) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
+    // Pick the unit after rounding: 999,960 ns is "1.00 ms", not "1000.0 us".
+    if (ns < 999'950) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
     return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
+std::string task_text(const std::string& comm, uint32_t pid) {
+    return fmt::format("{}/{}", comm.empty() ? "-" : printable(comm), pid);
 }
 
 std::string exit_text(uint32_t status) {
@@ -140,18 +145,18 @@ private:
         if (d.start || d.end) fmt::format_to(it, " {}-{}", hex(d.start), hex(d.end));
     }
     static void details(const MigrateData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} pfn {:#x} -> {:#x}{} {} {} by {}/{}",
+        fmt::format_to(std::back_inserter(out), "{} pfn {:#x} -> {:#x}{} {} {} by {}",
                        hex(d.addr), d.old_pfn, d.new_pfn,
                        d.order ? fmt::format(" order={}", d.order) : "",
                        migrate_reason_name(d.reason), migrate_mode_name(d.mode),
-                       printable(d.by_comm), d.by_pid);
+                       task_text(d.by_comm, d.by_pid));
     }
     static void details(const MigrateBatchData& d, const Event&, std::string& out) {
         fmt::format_to(std::back_inserter(out),
-                       "{} {}: {} moved, {} failed (thp {}/{}), {} traced, by {}/{}",
+                       "{} {}: {} moved, {} failed (thp {}/{}), {} traced, by {}",
                        migrate_reason_name(d.reason), migrate_mode_name(d.mode), d.succeeded,
                        d.failed, d.thp_succeeded, d.thp_failed, d.traced_pages,
-                       printable(d.by_comm), d.by_pid);
+                       task_text(d.by_comm, d.by_pid));
     }
     static void details(const LostData& d, const Event& e, std::string& out) {
         fmt::format_to(std::back_inserter(out), "{} events lost on cpu {} (ring buffer full)",

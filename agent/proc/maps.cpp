@@ -35,9 +35,18 @@ std::optional<Mapping> parse_maps_line(std::string_view line) {
     m.perms = next_field(line, pos);
     if (m.perms.size() != 4 || !parse_hex(next_field(line, pos), m.offset)) return std::nullopt;
     m.dev = next_field(line, pos);
+    // "major:minor", both hex.
+    const size_t colon = m.dev.find(':');
+    uint64_t major = 0, minor = 0;
+    if (colon == std::string::npos || !parse_hex(std::string_view(m.dev).substr(0, colon), major) ||
+        !parse_hex(std::string_view(m.dev).substr(colon + 1), minor)) {
+        return std::nullopt;
+    }
     const std::string_view inode = next_field(line, pos);
     auto [p, ec] = std::from_chars(inode.data(), inode.data() + inode.size(), m.inode);
-    if (ec != std::errc() || inode.empty()) return std::nullopt;
+    if (ec != std::errc() || inode.empty() || p != inode.data() + inode.size()) {
+        return std::nullopt;
+    }
     while (pos < line.size() && line[pos] == ' ') ++pos;
     m.path = line.substr(pos);
     return m;
