@@ -1,0 +1,470 @@
+#include "timeline/timeline_render.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <iterator>
+
+#include "output/names.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+namespace {
+
+constexpr size_t kSparklineColumns = 48;
+
+std::string seconds_text(uint64_t ts_ns, uint64_t base_ns) {
+    return fmt::format("{:.6f}", (static_cast<double>(ts_ns) - static_cast<double>(base_ns)) / 1e9);
+}
+
+// Control characters would break the layout: \xNN, as the event formatter does.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+// exit status -> (code, signal name or "")
+std::pair<uint32_t, std::string> exit_code(uint32_t status) {
+    const uint32_t sig = status & 0x7f;
+    if (sig == 0) return {(status >> 8) & 0xff, ""};
+    return {128 + sig, signal_name(static_cast<int>(sig))};
+}
+
+
+void json_u64(std::string& out, const char* key, uint64_t value) {
+    fmt::format_to(std::back_inserter(out), R"(,"{}":{})", key, value);
+}
+
+void json_hex(std::string& out, const char* key, uint64_t value) {
+    fmt::format_to(std::back_inserter(out), R"(,"{}":"{:#x}")", key, value);
+}
+
+template <typename T>
+void json_optional(std::string& out, const char* key, const std::optional<T>& value) {
+    if (value) {
+        fmt::format_to(std::back_inserter(out), R"(,"{}":{})", key, *value);
+    } else {
+        fmt::format_to(std::back_inserter(out), R"(,"{}":null)", key);
+    }
+}
+
+// {"compaction":3,"syscall":1}
+void json_by_reason(std::string& out, const std::map<uint32_t, uint64_t>& counts,
+                    const char* (*name)(uint32_t)) {
+    // Names sorted, and reasons that share a name ("unknown") summed.
+    std::map<std::string, uint64_t> named;
+    for (const auto& [reason, count] : counts) named[name(reason)] += count;
+    out += '{';
+    bool first = true;
+    for (const auto& [key, count] : named) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, key);
+        fmt::format_to(std::back_inserter(out), ":{}", count);
+    }
+    out += '}';
+}
+
+std::string text_by_reason(const std::map<uint32_t, uint64_t>& counts, const char* (*name)(uint32_t)) {
+    std::map<std::string, uint64_t> named;
+    for (const auto& [reason, count] : counts) named[name(reason)] += count;
+    std::string out;
+    for (const auto& [key, count] : named) {
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} {}", key, count);
+    }
+    return out;
+}
+
+// Mapped bytes over the process's life as one line of block characters: each
+// column is the highest total in its slice of time.
+std::string sparkline(const std::vector<MappedPoint>& points, uint64_t end_ns, uint64_t peak) {
+    static constexpr std::array<const char*, 8> kLevels{"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    if (points.empty() || peak == 0) return {};
+    const uint64_t begin = points.front().ts_ns;
+    end_ns = std::max(end_ns, points.back().ts_ns);
+    const double span = static_cast<double>(end_ns - begin) + 1.0;
+    std::array<uint64_t, kSparklineColumns> column{};
+    std::array<bool, kSparklineColumns> seen{};
+    for (size_t i = 0; i < points.size(); ++i) {
+        const uint64_t from = points[i].ts_ns;
+        const uint64_t to = i + 1 < points.size() ? points[i + 1].ts_ns : end_ns;
+        auto first = static_cast<size_t>(static_cast<double>(from - begin) / span * kSparklineColumns);
+        auto last = static_cast<size_t>(static_cast<double>(to - begin) / span * kSparklineColumns);
+        first = std::min(first, kSparklineColumns - 1);
+        last = std::min(std::max(last, first), kSparklineColumns - 1);
+        // The value holds over [from, to): the column holding `to` gets it only if `to` is past its start.
+        for (size_t c = first; c <= last; ++c) {
+            column[c] = std::max(column[c], points[i].bytes);
+            seen[c] = true;
+        }
+    }
+    std::string out;
+    uint64_t carry = 0;
+    for (size_t c = 0; c < kSparklineColumns; ++c) {
+        if (seen[c]) carry = column[c];
+        const uint64_t value = seen[c] ? column[c] : carry;
+        if (value == 0) {
+            out += ' ';
+            continue;
+        }
+        const auto level = static_cast<size_t>((value * (kLevels.size() - 1) + peak - 1) / peak);
+        out += kLevels[std::min(level, kLevels.size() - 1)];
+    }
+    return out;
+}
+
+void append_event_json(std::string& out, const PageEvent& e) {
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, R"({{"ts_ns":{},"what":"{}")", e.ts_ns, page_event_kind_name(e.kind()));
+    struct Fields {
+        std::string& out;
+        void operator()(const MappedInfo& d) const {
+            fmt::format_to(std::back_inserter(out), R"(,"cause":"{}","prot":"{}","flags":"{}")",
+                           map_cause_name(d.cause), prot_string(d.prot),
+                           mmap_flags_string(d.flags));
+        }
+        void operator()(const TouchInfo& d) const {
+            auto it = std::back_inserter(out);
+            if (d.access != Access::Unknown) fmt::format_to(it, R"(,"access":"{}")", access_name(d.access));
+            fmt::format_to(it, R"(,"mode":"{}")", d.mode == FaultMode::User ? "user" : "kernel");
+            if (d.outcome != FaultOutcome::Unknown) {
+                fmt::format_to(it, R"(,"outcome":"{}")", outcome_name(d.outcome));
+            }
+            if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+                json_u64(out, "latency_ns", d.latency_ns);
+            }
+            json_hex(out, "ip", d.ip);
+            if (d.since_mapped_ns) json_u64(out, "since_mapped_ns", *d.since_mapped_ns);
+        }
+        void operator()(const PfnInfo& d) const {
+            json_optional(out, "pfn", d.pfn);
+            if (d.old_pfn) json_u64(out, "old_pfn", *d.old_pfn);
+            fmt::format_to(std::back_inserter(out), R"(,"source":"{}")", snapshot_kind_name(d.source));
+            if (d.unexplained) out += R"(,"unexplained":true)";
+            if (d.before_tracing) out += R"(,"before_tracing":true)";
+            if (d.no_fault_seen) out += R"(,"no_fault_seen":true)";
+        }
+        void operator()(const MigratedInfo& d) const {
+            json_u64(out, "old_pfn", d.old_pfn);
+            json_u64(out, "new_pfn", d.new_pfn);
+            json_u64(out, "order", d.order);
+            fmt::format_to(std::back_inserter(out), R"(,"reason":"{}","mode":"{}")",
+                           migrate_reason_name(d.reason), migrate_mode_name(d.mode));
+            json_u64(out, "by_pid", d.by_pid);
+            out += R"(,"by_comm":)";
+            append_json_string(out, d.by_comm);
+            if (d.unexplained) {
+                out += R"(,"unexplained":true)";
+                if (d.expected_old_pfn) json_u64(out, "expected_old_pfn", *d.expected_old_pfn);
+            }
+        }
+        void operator()(const TlbFlushInfo& d) const {
+            fmt::format_to(std::back_inserter(out), R"(,"reason":"{}")", tlb_reason_name(d.reason));
+            if (d.pages == PT_TLB_FLUSH_ALL) {
+                out += R"(,"pages":"all")";
+            } else {
+                json_u64(out, "pages", d.pages);
+            }
+            json_hex(out, "start", d.start);
+            json_hex(out, "end", d.end);
+        }
+        void operator()(const DiscardedInfo& d) const {
+            out += R"(,"advice":)";
+            append_json_string(out, madvise_advice_name(d.advice));
+        }
+        void operator()(const NotPresentInfo& d) const {
+            fmt::format_to(std::back_inserter(out), R"(,"swapped":{},"source":"{}")",
+                           d.swapped ? "true" : "false", snapshot_kind_name(d.source));
+        }
+        void operator()(const MovedInfo& d) const {
+            json_hex(out, "from", d.from);
+            json_hex(out, "to", d.to);
+        }
+        void operator()(const UnmappedInfo& d) const {
+            fmt::format_to(std::back_inserter(out), R"(,"cause":"{}")", unmap_cause_name(d.cause));
+        }
+        void operator()(const GapInfo& d) const {
+            json_u64(out, "lost", d.lost);
+            json_u64(out, "cpu", d.cpu);
+        }
+    };
+    std::visit(Fields{out}, e.data);
+    out += '}';
+}
+
+std::string event_text(const PageEvent& e) {
+    struct Details {
+        std::string operator()(const MappedInfo& d) const {
+            if (d.cause == MapCause::Snapshot) {
+                return fmt::format("{} (found in maps) {}", prot_string(d.prot), mmap_flags_string(d.flags));
+            }
+            return fmt::format("{} {} {}", map_cause_name(d.cause), prot_string(d.prot),
+                               mmap_flags_string(d.flags));
+        }
+        std::string operator()(const TouchInfo& d) const {
+            std::string out;
+            if (d.access != Access::Unknown) out += fmt::format("{} ", access_name(d.access));
+            out += d.mode == FaultMode::User ? "user" : "kernel";
+            if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+                out += fmt::format(" {} {}", outcome_name(d.outcome), timeline_duration_text(d.latency_ns));
+            } else if (d.outcome == FaultOutcome::Unaccounted) {
+                out += " unaccounted (not completed)";
+            }
+            out += fmt::format(" ip={}", hex(d.ip));
+            if (d.since_mapped_ns) {
+                out += fmt::format(", {} after mapping", timeline_duration_text(*d.since_mapped_ns));
+            }
+            return out;
+        }
+        std::string operator()(const PfnInfo& d) const {
+            std::string out = d.pfn ? fmt::format("{:#x}", *d.pfn) : std::string("present (frame not visible)");
+            if (d.old_pfn) out += fmt::format(" (was {:#x})", *d.old_pfn);
+            out += fmt::format(" [{} snapshot]", snapshot_kind_name(d.source));
+            if (d.before_tracing) out += " present before tracing";
+            if (d.no_fault_seen) out += " present with no fault seen";
+            if (d.unexplained) out += " UNEXPLAINED: no migration seen";
+            return out;
+        }
+        std::string operator()(const MigratedInfo& d) const {
+            std::string out = fmt::format("{:#x} -> {:#x}{} {} {} by {}/{}", d.old_pfn, d.new_pfn,
+                                          d.order ? fmt::format(" order={}", d.order) : "",
+                                          migrate_reason_name(d.reason), migrate_mode_name(d.mode),
+                                          d.by_comm.empty() ? "-" : printable(d.by_comm), d.by_pid);
+            if (d.unexplained) {
+                out += " UNEXPLAINED: last seen in ";
+                out += d.expected_old_pfn ? fmt::format("{:#x}", *d.expected_old_pfn) : "?";
+            }
+            return out;
+        }
+        std::string operator()(const TlbFlushInfo& d) const {
+            return fmt::format("{} {} {}-{}", tlb_reason_name(d.reason),
+                               d.pages == PT_TLB_FLUSH_ALL ? std::string("all")
+                                                           : fmt::format("{} pages", d.pages),
+                               hex(d.start), hex(d.end));
+        }
+        std::string operator()(const DiscardedInfo& d) const {
+            return fmt::format("madvise {}", madvise_advice_name(d.advice));
+        }
+        std::string operator()(const NotPresentInfo& d) const {
+            return fmt::format("{} [{} snapshot]", d.swapped ? "swapped out" : "gone (reclaimed?)",
+                               snapshot_kind_name(d.source));
+        }
+        std::string operator()(const MovedInfo& d) const {
+            return fmt::format("{} -> {}", hex(d.from), hex(d.to));
+        }
+        std::string operator()(const UnmappedInfo& d) const { return unmap_cause_name(d.cause); }
+        std::string operator()(const GapInfo& d) const {
+            return fmt::format("{} events lost on cpu {}: this history may be incomplete", d.lost, d.cpu);
+        }
+    };
+    return std::visit(Details{}, e.data);
+}
+
+}  // namespace
+
+std::string timeline_duration_text(uint64_t ns) {
+    if (ns < 1000) return fmt::format("{} ns", ns);
+    if (ns < 999'950) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
+    if (ns < 999'995'000) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+    return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+void append_summary_json(std::string& out, const ProcessSummary& s) {
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, R"({{"type":"process","pid":{})", s.pid);
+    json_optional(out, "start_ns", s.start_ns);
+    json_optional(out, "parent_pid", s.parent_pid);
+    out += R"(,"comm":)";
+    append_json_string(out, s.comm);
+    out += R"(,"exec":)";
+    append_json_string(out, s.exec_filename);
+    json_u64(out, "first_ts_ns", s.first_ts_ns);
+    json_u64(out, "last_ts_ns", s.last_ts_ns);
+    out += R"(,"exit":)";
+    if (s.exit_ts_ns && s.exit_status) {
+        const auto [code, signal] = exit_code(*s.exit_status);
+        fmt::format_to(it, R"({{"ts_ns":{},"code":{})", *s.exit_ts_ns, code);
+        if (!signal.empty()) fmt::format_to(it, R"(,"signal":"{}")", signal);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    fmt::format_to(it, R"(,"pid_reused":{})", s.pid_reused ? "true" : "false");
+
+    fmt::format_to(it, R"(,"mapped_bytes":{{"peak":{},"final":{},"series":[)", s.mapped_bytes_peak,
+                   s.mapped_bytes_final);
+    for (size_t i = 0; i < s.mapped_bytes.size(); ++i) {
+        fmt::format_to(it, "{}[{},{}]", i ? "," : "", s.mapped_bytes[i].ts_ns, s.mapped_bytes[i].bytes);
+    }
+    out += "]}";
+    json_u64(out, "pages_touched", s.pages_touched);
+    fmt::format_to(it, R"(,"resident_pages":{{"peak":{},"final":{}}})", s.resident_pages_peak,
+                   s.resident_pages_final);
+    fmt::format_to(it, R"(,"faults":{{"total":{},"minor":{},"major":{},"unaccounted":{},"unknown":{}}})",
+                   s.faults.total, s.faults.minor, s.faults.major, s.faults.unaccounted,
+                   s.faults.unknown);
+    const LatencySummary& l = s.first_touch_after_mmap_ns;
+    fmt::format_to(it, R"(,"first_touch_after_mmap_ns":{{"count":{},"p50":{},"p90":{},"p99":{},"max":{}}})",
+                   l.count, l.p50, l.p90, l.p99, l.max);
+    json_u64(out, "untouched_bytes", s.untouched_bytes);
+    json_u64(out, "discarded_pages", s.discarded_pages);
+    fmt::format_to(it, R"(,"migrations":{{"total":{},"pages":{},"by_reason":)", s.migrations,
+                   s.migrated_pages);
+    json_by_reason(out, s.migrations_by_reason, migrate_reason_name);
+    fmt::format_to(it, R"(,"batches":{},"batch_failed_pages":{}}})", s.migrate_batches,
+                   s.migrate_batch_failed);
+    fmt::format_to(it, R"(,"tlb_flushes":{{"total":{},"by_reason":)", s.tlb_flushes);
+    json_by_reason(out, s.tlb_flushes_by_reason, tlb_reason_name);
+    out += '}';
+    fmt::format_to(it, R"(,"gaps":{{"count":{},"lost_events":{}}})", s.gaps, s.lost_events);
+    fmt::format_to(it, R"(,"snapshots":{{"present_before_tracing":{},"present_without_fault":{}}})",
+                   s.present_before_tracing, s.present_without_fault);
+    fmt::format_to(it, R"(,"unexplained":{{"frame_changes":{},"not_present":{},"mappings":{}}})",
+                   s.unexplained_frame_changes, s.not_present, s.mapping_conflicts);
+    out += "}\n";
+}
+
+void append_summary_text(std::string& out, const ProcessSummary& s, uint64_t base_ns) {
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, "process {} {}", s.pid, s.comm.empty() ? "-" : printable(s.comm));
+    if (s.start_ns) fmt::format_to(it, "  started {}s", seconds_text(*s.start_ns, base_ns));
+    if (s.parent_pid) fmt::format_to(it, "  parent {}", *s.parent_pid);
+    if (s.exit_ts_ns && s.exit_status) {
+        const auto [code, signal] = exit_code(*s.exit_status);
+        fmt::format_to(it, "  exited {}s {}", seconds_text(*s.exit_ts_ns, base_ns),
+                       signal.empty() ? fmt::format("code={}", code) : "killed by " + signal);
+    } else if (s.pid_reused) {
+        out += "  ended unseen (pid reused)";
+    }
+    out += '\n';
+    const auto row = [&](const char* label, const std::string& text) {
+        fmt::format_to(it, "  {:<13} {}\n", label, text);
+    };
+    if (!s.exec_filename.empty()) row("exec", printable(s.exec_filename));
+    row("seen", fmt::format("{}s - {}s", seconds_text(s.first_ts_ns, base_ns),
+                            seconds_text(s.last_ts_ns, base_ns)));
+    row("mapped", fmt::format("peak {}, final {}, never touched {}", human_size(s.mapped_bytes_peak),
+                              human_size(s.mapped_bytes_final), human_size(s.untouched_bytes)));
+    if (s.mapped_bytes.size() > 1) {
+        const uint64_t end = s.exit_ts_ns ? *s.exit_ts_ns : s.last_ts_ns;
+        row("", fmt::format("|{}| {}s - {}s", sparkline(s.mapped_bytes, end, s.mapped_bytes_peak),
+                            seconds_text(s.mapped_bytes.front().ts_ns, base_ns),
+                            seconds_text(std::max(end, s.mapped_bytes.back().ts_ns), base_ns)));
+    }
+    row("pages", fmt::format("touched {}, resident peak {}, final {}, discarded {}", s.pages_touched,
+                             s.resident_pages_peak, s.resident_pages_final, s.discarded_pages));
+    row("faults", fmt::format("{}: minor {}, major {}, unaccounted {}, unknown {}", s.faults.total,
+                              s.faults.minor, s.faults.major, s.faults.unaccounted, s.faults.unknown));
+    const LatencySummary& l = s.first_touch_after_mmap_ns;
+    if (l.count) {
+        row("mmap->touch", fmt::format("{} pages: p50 {}, p90 {}, p99 {}, max {}", l.count,
+                                       timeline_duration_text(l.p50), timeline_duration_text(l.p90),
+                                       timeline_duration_text(l.p99), timeline_duration_text(l.max)));
+    } else {
+        row("mmap->touch", "no page touched after a traced mmap");
+    }
+    std::string migrations = fmt::format("{} ({} pages)", s.migrations, s.migrated_pages);
+    if (!s.migrations_by_reason.empty()) {
+        migrations += ": " + text_by_reason(s.migrations_by_reason, migrate_reason_name);
+    }
+    if (s.migrate_batches) {
+        migrations += fmt::format("; {} batches, {} pages failed", s.migrate_batches, s.migrate_batch_failed);
+    }
+    row("migrations", migrations);
+    std::string flushes = fmt::format("{}", s.tlb_flushes);
+    if (!s.tlb_flushes_by_reason.empty()) {
+        flushes += ": " + text_by_reason(s.tlb_flushes_by_reason, tlb_reason_name);
+    }
+    row("tlb flushes", flushes);
+    row("gaps", s.gaps ? fmt::format("{} ({} events lost: counts may be incomplete)", s.gaps, s.lost_events)
+                       : std::string("none"));
+    if (s.present_before_tracing || s.present_without_fault) {
+        row("snapshots", fmt::format("present before tracing {}, present with no fault seen {}",
+                                     s.present_before_tracing, s.present_without_fault));
+    }
+    if (s.unexplained_frame_changes || s.not_present || s.mapping_conflicts) {
+        row("unexplained", fmt::format("frame changes {}, gone without an event {}, mapping conflicts {}",
+                                       s.unexplained_frame_changes, s.not_present, s.mapping_conflicts));
+    }
+}
+
+void append_history_json(std::string& out, const PageHistory& h) {
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, R"({{"type":"page","pid":{})", h.pid);
+    json_optional(out, "start_ns", h.start_ns);
+    out += R"(,"comm":)";
+    append_json_string(out, h.comm);
+    json_hex(out, "addr", h.addr);
+    json_optional(out, "pfn", h.pfn);
+    out += R"(,"events":[)";
+    for (size_t i = 0; i < h.events.size(); ++i) {
+        if (i) out += ',';
+        append_event_json(out, h.events[i]);
+    }
+    out += "]}\n";
+}
+
+void append_history_text(std::string& out, const PageHistory& h, uint64_t base_ns) {
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, "page {} of process {} {}  frame {}\n", hex(h.addr), h.pid,
+                   h.comm.empty() ? "-" : printable(h.comm), h.pfn ? fmt::format("{:#x}", *h.pfn) : "unknown");
+    for (const PageEvent& e : h.events) {
+        fmt::format_to(it, "  {:>12}  {:<11}  {}\n", seconds_text(e.ts_ns, base_ns),
+                       page_event_kind_name(e.kind()), event_text(e));
+    }
+}
+
+std::string format_summaries(const std::vector<ProcessSummary>& summaries, OutputFormat format,
+                             uint64_t base_ns) {
+    std::string out;
+    for (size_t i = 0; i < summaries.size(); ++i) {
+        if (format == OutputFormat::Json) {
+            append_summary_json(out, summaries[i]);
+        } else {
+            if (i) out += '\n';
+            append_summary_text(out, summaries[i], base_ns);
+        }
+    }
+    return out;
+}
+
+std::string format_page_histories(const std::vector<PageHistory>& histories, OutputFormat format,
+                                  uint64_t base_ns) {
+    std::string out;
+    for (size_t i = 0; i < histories.size(); ++i) {
+        if (format == OutputFormat::Json) {
+            append_history_json(out, histories[i]);
+        } else {
+            if (i) out += '\n';
+            append_history_text(out, histories[i], base_ns);
+        }
+    }
+    return out;
+}
+
+std::string format_timeline_stats(const TimelineStats& s) {
+    std::string out = fmt::format(
+        "timeline: {} events, {} snapshots, {} processes; {} pages tracked at peak, {:.1f} bytes/page",
+        s.events, s.snapshots, s.processes, s.tracked_pages_peak, s.bytes_per_page);
+    if (s.history_pages) {
+        out += fmt::format("; {} page histories, {} entries, {}", s.history_pages, s.history_events,
+                           human_size(s.history_bytes));
+    }
+    if (s.histories_dropped) out += fmt::format(", {} not kept (limit reached)", s.histories_dropped);
+    if (s.gaps) out += fmt::format("; {} gaps, {} events lost", s.gaps, s.lost_events);
+    if (s.orphan_events) out += fmt::format("; {} events for exited processes ignored", s.orphan_events);
+    return out;
+}
+
+}  // namespace pagetrace
