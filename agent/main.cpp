@@ -6,7 +6,10 @@
 #include <iostream>
 
 #include "bpf/tracer.h"
+#include "cli/info_command.h"
 #include "cli/options.h"
+#include "cli/record_command.h"
+#include "cli/replay_command.h"
 #include "cli/trace_command.h"
 #include "util/error.h"
 
@@ -27,6 +30,9 @@ int main(int argc, char** argv) {
     try {
         switch (cli.subcommand) {
         case pagetrace::Subcommand::Trace: return pagetrace::run_trace_command(cli.trace);
+        case pagetrace::Subcommand::Record: return pagetrace::run_record_command(cli.record);
+        case pagetrace::Subcommand::Replay: return pagetrace::run_replay_command(cli.replay);
+        case pagetrace::Subcommand::Info: return pagetrace::run_info_command(cli.info);
         case pagetrace::Subcommand::None: break;
         }
     } catch (const pagetrace::Error& e) {

@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   cmake make g++ pkg-config      # C++ build
-  clang                          # BPF objects (-target bpf)
+  clang                          # BPF objects (-target bpf); the fuzz build
+  libclang-rt-dev                # libFuzzer and sanitizer runtimes for the fuzz build
   bpftool                        # skeleton generation (bpftool gen object/skeleton)
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
   libcli11-dev libspdlog-dev libfmt-dev

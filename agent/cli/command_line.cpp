@@ -1,10 +1,13 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 
 #include "cli/options.h"
+#include "decode/event.h"
 #include "util/error.h"
 
 #ifndef PAGETRACE_VERSION
@@ -62,7 +65,104 @@ missed), follows its children, ends when the whole process tree has exited, and
 pagetrace exits with the command's exit status. Ctrl-C stops tracing cleanly.
 Needs root (CAP_BPF + CAP_PERFMON) and a kernel with BTF.)";
 
+constexpr const char* kRecordFooter = R"(
+Examples:
+  pagetrace record -o run.ptr -- ./my-program     record a program from its first instruction
+  pagetrace record -o run.ptr -p 1234             record a running process until it exits
+  pagetrace replay run.ptr                        then print it, on any machine, without root
+
+Takes the same target options as trace. The file is created new (mode 0600);
+an existing file is refused unless --force. Events are stored raw, in chunks
+compressed with zstd and written at least once a second, so a recorder that is
+killed leaves a file readable up to its last second. Ctrl-C, SIGTERM and
+SIGHUP stop recording cleanly and finalize the file. On a terminal, stderr
+shows a live status line. The file format is described in docs/format.md.)";
+
+constexpr const char* kReplayFooter = R"(
+Examples:
+  pagetrace replay run.ptr                        all events, as text
+  pagetrace replay run.ptr --format json | jq .   as JSON Lines, the schema of trace
+  pagetrace replay run.ptr --pid 1234 --events fault,mmap
+
+Prints exactly what `trace` printed live for the same events. Exit status: 0
+for a complete recording; 3 when it is readable but partial (not finalized,
+cut short, or damaged chunks skipped with --force), with a warning saying
+where it stops; 1 when it is damaged (the error names the byte offset and the
+chunk) or not a recording.)";
+
+// The target and selector options `trace` and `record` share, and the raw
+// values that are validated after parsing.
+struct TargetOptionValues {
+    std::string ring_size = "64M";
+    bool no_follow = false;
+};
+
+void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues& values) {
+    sub->add_flag("--no-follow", values.no_follow,
+                  "Do not trace children the traced processes create (followed by default)");
+    auto* user_opt = sub->add_option("--user", target.user,
+                                     "Run COMMAND as this user (name or uid) instead of root");
+    auto* pid_opt = sub->add_option("-p,--pid", target.pids,
+                                    "Attach to running process(es): PID[,PID...]")
+                        ->delimiter(',')
+                        ->check(CLI::PositiveNumber);
+    sub->add_option("--ring-size", values.ring_size,
+                    "Size of the kernel ring buffer (power of two, e.g. 16M, 256M)")
+        ->capture_default_str();
+    sub->add_option("--btf", target.btf_path, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux")
+        ->check(CLI::ExistingFile);
+    auto* cmd_opt = sub->add_option("command", target.command,
+                                    "-- COMMAND [ARGS...]: start COMMAND and trace it");
+    pid_opt->excludes(cmd_opt);
+    user_opt->excludes(pid_opt);
+}
+
+// Checks what CLI11 cannot; throws CLI::ValidationError.
+void finish_target_options(TargetOptions& target, const TargetOptionValues& values) {
+    target.follow_children = !values.no_follow;
+    if (target.pids.empty() && target.command.empty()) {
+        throw CLI::ValidationError("nothing to trace", "give -p PID or -- COMMAND [ARGS...]");
+    }
+    try {
+        target.ring_bytes = parse_size(values.ring_size);
+    } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError("--ring-size", e.what());
+    }
+    const uint64_t ring = target.ring_bytes;
+    if (ring < 4096 || (ring & (ring - 1)) != 0 || ring > (1ull << 31)) {
+        throw CLI::ValidationError(
+            "--ring-size", "must be a power of two between 4K and 2G, got " + values.ring_size);
+    }
+}
+
+OutputFormat format_from(const std::string& name) {
+    return name == "json" ? OutputFormat::Json : OutputFormat::Text;
+}
+
 }  // namespace
+
+std::vector<uint16_t> parse_event_types(const std::string& text) {
+    std::vector<uint16_t> types;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string name = text.substr(start, end - start);
+        const std::optional<EventType> found = event_type_from_name(name);
+        if (!found) {
+            std::string known;
+            for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) {
+                if (!known.empty()) known += ",";
+                known += event_type_name(static_cast<EventType>(t));
+            }
+            throw std::invalid_argument("unknown event type '" + name + "' (known: " + known + ")");
+        }
+        const auto type = static_cast<uint16_t>(*found);
+        if (std::find(types.begin(), types.end(), type) == types.end()) types.push_back(type);
+        start = end + 1;
+    }
+    return types;
+}
 
 int parse_command_line(int argc, const char* const* argv, CommandLine& out,
                        std::ostream& out_stream, std::ostream& err_stream) {
@@ -74,6 +174,9 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
         "\nExamples:\n"
         "  sudo pagetrace trace -- ./my-program     trace a program from its first instruction\n"
         "  sudo pagetrace trace -p 1234             attach to a running process\n"
+        "  sudo pagetrace record -o run.ptr -- ./my-program    record to a file\n"
+        "  pagetrace replay run.ptr --format json   print a recording, anywhere, without root\n"
+        "  pagetrace info run.ptr                   what a recording holds\n"
         "  pagetrace trace --help                   all options of trace\n");
     app.set_version_flag("--version", std::string("pagetrace ") + PAGETRACE_VERSION);
     app.require_subcommand(1);
@@ -81,55 +184,79 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
     app.add_flag("-v,--verbose", out.verbosity,
                  "More diagnostics on stderr (-vv: also libbpf's debug messages)");
 
+    // trace
     auto* trace = app.add_subcommand("trace", "Trace processes live and stream their events");
     trace->footer(kTraceFooter);
-    std::string format = "text";
-    trace->add_option("--format", format, "Output format: text (aligned lines) or json (JSON Lines)")
+    std::string trace_format = "text";
+    trace->add_option("--format", trace_format,
+                      "Output format: text (aligned lines) or json (JSON Lines)")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
-    bool no_follow = false;
-    trace->add_flag("--no-follow", no_follow,
-                    "Do not trace children the traced processes create (followed by default)");
-    auto* user_opt = trace->add_option(
-        "--user", out.trace.user, "Run COMMAND as this user (name or uid) instead of root");
-    auto* pid_opt = trace->add_option("-p,--pid", out.trace.pids,
-                                      "Attach to running process(es): PID[,PID...]")
-                        ->delimiter(',')
-                        ->check(CLI::PositiveNumber);
     trace->add_option("-o,--output", out.trace.output_path,
                       "Write events to FILE instead of standard output");
-    std::string ring_size = "64M";
-    trace->add_option("--ring-size", ring_size,
-                      "Size of the kernel ring buffer (power of two, e.g. 16M, 256M)")
+    TargetOptionValues trace_values;
+    add_target_options(trace, out.trace, trace_values);
+
+    // record
+    auto* record = app.add_subcommand(
+        "record", "Record processes' events to a file, to replay and analyse later, anywhere");
+    record->footer(kRecordFooter);
+    record->add_option("-o,--output", out.record.output_path, "The recording file to create")
+        ->required();
+    record->add_flag("--force", out.record.force,
+                     "Replace FILE if it exists (atomically; a symlink is replaced, not followed)");
+    TargetOptionValues record_values;
+    add_target_options(record, out.record, record_values);
+
+    // replay
+    auto* replay = app.add_subcommand(
+        "replay", "Print the events of a recording, as `trace` prints them live (no root needed)");
+    replay->footer(kReplayFooter);
+    replay->add_option("file", out.replay.input_path, "The recording")->required();
+    std::string replay_format = "text";
+    replay->add_option("--format", replay_format,
+                       "Output format: text (aligned lines) or json (JSON Lines)")
+        ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
-    trace->add_option("--btf", out.trace.btf_path,
-                      "Kernel BTF to use instead of /sys/kernel/btf/vmlinux")
-        ->check(CLI::ExistingFile);
-    auto* cmd_opt = trace->add_option("command", out.trace.command,
-                                      "-- COMMAND [ARGS...]: start COMMAND and trace it");
-    pid_opt->excludes(cmd_opt);
-    user_opt->excludes(pid_opt);
+    replay->add_option("--pid", out.replay.pids,
+                       "Only events of these processes: PID[,PID...] (lost events are kept)")
+        ->delimiter(',')
+        ->check(CLI::PositiveNumber);
+    std::string replay_events;
+    auto* events_opt = replay->add_option(
+        "--events", replay_events, "Only these event types: TYPE[,TYPE...] (e.g. fault,mmap)");
+    replay->add_option("-o,--output", out.replay.output_path,
+                       "Write events to FILE instead of standard output");
+    replay->add_flag("--force", out.replay.force,
+                     "Skip damaged chunks and go on with the next sound one");
+
+    // info
+    auto* info = app.add_subcommand("info", "Describe a recording: where, when, what it holds");
+    info->add_option("file", out.info.input_path, "The recording")->required();
+    info->add_flag("--force", out.info.force, "Skip damaged chunks and go on with the next sound one");
 
     try {
         app.parse(argc, argv);
         if (trace->parsed()) {
             out.subcommand = Subcommand::Trace;
-            out.trace.format = format == "json" ? OutputFormat::Json : OutputFormat::Text;
-            out.trace.follow_children = !no_follow;
-            if (out.trace.pids.empty() && out.trace.command.empty()) {
-                throw CLI::ValidationError("nothing to trace",
-                                           "give -p PID or -- COMMAND [ARGS...]");
+            out.trace.format = format_from(trace_format);
+            finish_target_options(out.trace, trace_values);
+        } else if (record->parsed()) {
+            out.subcommand = Subcommand::Record;
+            finish_target_options(out.record, record_values);
+            out.record.argv.assign(argv, argv + argc);
+        } else if (replay->parsed()) {
+            out.subcommand = Subcommand::Replay;
+            out.replay.format = format_from(replay_format);
+            if (events_opt->count()) {
+                try {
+                    out.replay.event_types = parse_event_types(replay_events);
+                } catch (const std::invalid_argument& e) {
+                    throw CLI::ValidationError("--events", e.what());
+                }
             }
-            try {
-                out.trace.ring_bytes = parse_size(ring_size);
-            } catch (const std::invalid_argument& e) {
-                throw CLI::ValidationError("--ring-size", e.what());
-            }
-            const uint64_t ring = out.trace.ring_bytes;
-            if (ring < 4096 || (ring & (ring - 1)) != 0 || ring > (1ull << 31)) {
-                throw CLI::ValidationError(
-                    "--ring-size", "must be a power of two between 4K and 2G, got " + ring_size);
-            }
+        } else if (info->parsed()) {
+            out.subcommand = Subcommand::Info;
         }
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e, out_stream, err_stream);

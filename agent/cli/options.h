@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -11,23 +12,51 @@
 
 namespace pagetrace {
 
-struct TraceOptions {
-    OutputFormat format = OutputFormat::Text;
+// What to trace and how to set up the kernel side: shared by `trace` and
+// `record`, which take the same target and selector options.
+struct TargetOptions {
     bool follow_children = true;
     std::string user;                  // --user: run the command as this user
     std::vector<pid_t> pids;           // -p
     std::vector<std::string> command;  // -- CMD ARGS
-    std::string output_path;           // -o: instead of stdout
     uint64_t ring_bytes = 64ull << 20;
     std::string btf_path;
 };
 
-enum class Subcommand { None, Trace };
+struct TraceOptions : TargetOptions {
+    OutputFormat format = OutputFormat::Text;
+    std::string output_path;  // -o: instead of stdout
+};
+
+struct RecordOptions : TargetOptions {
+    std::string output_path;  // -o FILE (required)
+    bool force = false;       // replace an existing file or symlink
+    std::vector<std::string> argv;  // pagetrace's own command line, for the header
+};
+
+struct ReplayOptions {
+    std::string input_path;
+    OutputFormat format = OutputFormat::Text;
+    std::vector<pid_t> pids;             // --pid: only these processes
+    std::vector<uint16_t> event_types;   // --events: only these types (empty: all)
+    std::string output_path;             // -o: instead of stdout
+    bool force = false;                  // skip damaged chunks
+};
+
+struct InfoOptions {
+    std::string input_path;
+    bool force = false;  // skip damaged chunks
+};
+
+enum class Subcommand { None, Trace, Record, Replay, Info };
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::None;
     int verbosity = 0;
     TraceOptions trace;
+    RecordOptions record;
+    ReplayOptions replay;
+    InfoOptions info;
 };
 
 // Parses argv. Returns -1 when the program should go on with `out`, or the exit
@@ -38,5 +67,9 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
 
 // "64M", "16MiB", "1g", "4096" -> bytes. Throws std::invalid_argument.
 uint64_t parse_size(const std::string& text);
+
+// "fault,mmap" -> their type numbers. Throws std::invalid_argument naming an
+// unknown type and listing the known ones.
+std::vector<uint16_t> parse_event_types(const std::string& text);
 
 }  // namespace pagetrace

@@ -77,6 +77,12 @@ size_t read_entries(int fd, uint64_t first, size_t count, std::vector<PagemapEnt
     return done;
 }
 
+// Reads entries [first, first + count) in windows of bounded size and appends
+// the present or swapped pages. A mapping may be terabytes of reserved address
+// space (JVMs, Go, sanitizers): memory stays one window. Returns the entries read.
+size_t read_nonempty(int fd, uint64_t first, uint64_t count, std::vector<PagemapEntry>& window,
+                     std::vector<SnapshotPage>& pages);
+
 // Appends the present or swapped pages among `entries` (starting at page `first`).
 void keep_nonempty(uint64_t first, const std::vector<PagemapEntry>& entries,
                    std::vector<SnapshotPage>& pages) {
@@ -85,6 +91,21 @@ void keep_nonempty(uint64_t first, const std::vector<PagemapEntry>& entries,
             pages.push_back(SnapshotPage{(first + i) << kPageShift, entries[i]});
         }
     }
+}
+
+constexpr size_t kWindowEntries = 64 * 1024;  // 512 KiB of entries per window
+
+size_t read_nonempty(int fd, uint64_t first, uint64_t count, std::vector<PagemapEntry>& window,
+                     std::vector<SnapshotPage>& pages) {
+    uint64_t done = 0;
+    while (done < count) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(count - done, kWindowEntries));
+        const size_t got = read_entries(fd, first + done, want, window);
+        keep_nonempty(first + done, window, pages);
+        done += got;
+        if (got < want) break;
+    }
+    return static_cast<size_t>(done);
 }
 
 // PAGEMAP_SCAN over [start, end): the runs of present or swapped pages.
@@ -181,20 +202,18 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns, Scan
             } else {
                 for (const PmPageRegion& r : runs) {
                     const uint64_t first = r.start >> kPageShift;
-                    const size_t count = (r.end - r.start) >> kPageShift;
-                    const size_t got = read_entries(fd.get(), first, count, entries);
+                    const uint64_t count = (r.end - r.start) >> kPageShift;
+                    const size_t got = read_nonempty(fd.get(), first, count, entries, snap.pages);
                     stats.entries_read += got;
-                    keep_nonempty(first, entries, snap.pages);
                     if (got < count) snap.partial = true;
                 }
                 continue;
             }
         }
         const uint64_t first = m.start >> kPageShift;
-        const size_t count = (m.end - m.start) >> kPageShift;
-        const size_t got = read_entries(fd.get(), first, count, entries);
+        const uint64_t count = (m.end - m.start) >> kPageShift;
+        const size_t got = read_nonempty(fd.get(), first, count, entries, snap.pages);
         stats.entries_read += got;
-        keep_nonempty(first, entries, snap.pages);
         if (got < count) {
             snap.partial = true;
             break;
@@ -215,8 +234,7 @@ PagemapSnapshot take_page_snapshot(pid_t pid, std::span<const uint64_t> vpages, 
     for (size_t i = 0; i < vpages.size();) {
         size_t j = i + 1;
         while (j < vpages.size() && vpages[j] == vpages[j - 1] + 1) ++j;
-        const size_t got = read_entries(fd.get(), vpages[i], j - i, entries);
-        keep_nonempty(vpages[i], entries, snap.pages);
+        const size_t got = read_nonempty(fd.get(), vpages[i], j - i, entries, snap.pages);
         if (got < j - i) snap.partial = true;
         i = j;
     }

@@ -7,6 +7,7 @@
 
 #include "bpf/tracer.h"
 #include "proc/maps.h"
+#include "proc/snapshot_reader.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -146,6 +147,7 @@ void FrameTracker::resolve_pending(uint64_t now_ns) {
         pending_.pop_front();
     }
     std::vector<PagemapEntry> entries;
+    size_t resolved = 0;
     for (auto& [pid, pages] : due) {
         PagemapReader* reader = reader_for(pid);
         if (!reader) continue;
@@ -161,22 +163,38 @@ void FrameTracker::resolve_pending(uint64_t now_ns) {
             index_entries(pid, pages[i], std::span(entries.data(), got), false);
             i = j;
         }
+        resolved += pages.size();
     }
     flush_bpf_updates();
+    if (resolved) {
+        spdlog::debug("frame index: looked up {} faulted pages; {} pages indexed", resolved,
+                      stats().pages_indexed);
+    }
 }
 
 void FrameTracker::seed_process(pid_t pid) {
-    PagemapReader* reader = reader_for(pid);
-    if (!reader) return;
-    std::vector<PagemapEntry> entries;
+    PagemapSnapshot snap;
+    try {
+        snap = take_snapshot(pid, SnapshotKind::Attach, now_ns_());
+    } catch (const Error& e) {
+        spdlog::debug("frame index: {}", e.what());
+        return;
+    }
+    PageIndex& pages = index_[pid];
     size_t present = 0;
-    for (const Mapping& m : read_maps(pid)) {
-        if (m.path == "[vsyscall]" || m.end <= m.start) continue;
-        const uint64_t first = m.start >> kPageShift;
-        entries.resize((m.end - m.start) >> kPageShift);
-        const size_t got = reader->read(first, entries.size(), entries.data());
-        for (size_t i = 0; i < got; ++i) present += entries[i].present();
-        index_entries(pid, first, std::span(entries.data(), got), true);
+    for (const SnapshotPage& p : snap.pages) {
+        const uint64_t pfn = p.entry.pfn();
+        if (!pfn) continue;
+        ++present;
+        const uint64_t page = p.vaddr >> kPageShift;
+        auto [it, inserted] = pages.try_emplace(page, pfn);
+        if (!inserted) {
+            if (it->second == pfn) continue;
+            remove_pfns_.push_back(it->second);
+            it->second = pfn;
+        }
+        add_pfns_.push_back(pfn);
+        add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, p.vaddr});
     }
     flush_bpf_updates();
     spdlog::debug("frame index: pid {} had {} present pages", pid, present);

@@ -13,6 +13,8 @@
 // --hold: after touching, report the frame of every page from its own pagemap
 //   ("pfn before ADDR PFN"), report "held PID", wait for SIGUSR2, report the
 //   frames again ("pfn after ADDR PFN"), then unmap: the truth about what moved.
+// --free-every-other: after touching, give every other page back to the kernel
+//   (MADV_DONTNEED): physical memory is left fragmented for whoever allocates next.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -117,7 +119,7 @@ static void unmap_region(char *region, size_t len) {
 
 int main(int argc, char **argv) {
     size_t pages = 0, fork_pages = 0;
-    int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0, hold = 0;
+    int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0, hold = 0, free_odd = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -129,9 +131,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--wait-signal")) wait_signal = 1;
         else if (!strcmp(a, "--loop")) loop = 1;
         else if (!strcmp(a, "--hold")) hold = 1;
+        else if (!strcmp(a, "--free-every-other")) free_odd = 1;
         else {
             fprintf(stderr, "usage: touch_pages --pages N [--report FILE] [--fork-pages M] "
-                            "[--kernel-read] [--wait-signal] [--loop] [--hold] [--exit-code C]\n");
+                            "[--kernel-read] [--wait-signal] [--loop] [--hold] [--free-every-other] [--exit-code C]\n");
             return 2;
         }
     }
@@ -165,6 +168,12 @@ int main(int argc, char **argv) {
 
     size_t len;
     char *region = touch_region(pages, kernel_read, &len);
+    if (free_odd) {
+        const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        for (size_t i = 1; i < pages; i += 2) {
+            if (madvise(region + i * page, page, MADV_DONTNEED) != 0) die("madvise dontneed");
+        }
+    }
     if (hold) {
         sigset_t block, old;
         sigemptyset(&block);

@@ -1,0 +1,38 @@
+#include "cli/recording_status.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "record/format.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+using namespace recording;
+
+int report_recording_end(const RecordingReader& reader, const std::string& done) {
+    const std::string& name = reader.name();
+    for (const auto& d : reader.damage()) {
+        spdlog::warn("{}: skipped {} damaged byte(s) at byte {} ({}): {}", name, d.length, d.offset,
+                     d.chunk_type, d.what);
+    }
+    switch (reader.end_kind()) {
+    case EndKind::Reading:
+    case EndKind::Complete:
+        return reader.damage().empty() ? 0 : kExitPartial;
+    case EndKind::NotFinalized:
+        spdlog::warn("{}: {}; {}", name, reader.end_message(), done);
+        return kExitPartial;
+    case EndKind::Truncated:
+        spdlog::warn("{}: {}; {}, everything before byte {}", name, reader.end_message(), done,
+                     reader.end_offset());
+        return kExitPartial;
+    case EndKind::Corrupt:
+        spdlog::error("{}: {}; {}, everything before byte {}; --force skips damaged chunks", name,
+                      reader.end_message(), done, reader.end_offset());
+        return kExitFailure;
+    }
+    return kExitFailure;
+}
+
+}  // namespace pagetrace

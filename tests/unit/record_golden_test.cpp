@@ -1,0 +1,151 @@
+// The checked-in recordings under tests/fixtures, read by the real binary:
+// replay and info must print exactly the expected outputs (the format stays
+// readable across changes), and recordings cut short or damaged give the exit
+// status and the warning users rely on. No root needed.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "record/format.h"
+#include "record_support.h"
+
+using namespace pagetrace;
+using namespace pagetrace::recording;
+using namespace pagetrace::recording::test;
+
+extern char** environ;
+
+namespace {
+
+const std::string kFixtures = PAGETRACE_FIXTURE_DIR;
+
+struct BinaryRun {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs pagetrace with `args` in directory `cwd`, capturing stdout and stderr.
+BinaryRun run_pagetrace(const std::vector<std::string>& args, const std::string& cwd = kFixtures) {
+    TempDir dir;
+    const std::string out = dir.file("out");
+    const std::string err = dir.file("err");
+    std::vector<std::string> argv = {PAGETRACE_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(120);
+        ::dup2(o, 1);
+        ::dup2(e, 2);
+        ::execv(cargv[0], cargv.data());
+        ::_exit(127);
+    }
+    BinaryRun run;
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+        run.status = WEXITSTATUS(status);
+    }
+    run.out = read_text(out);
+    run.err = read_text(err);
+    return run;
+}
+
+}  // namespace
+
+TEST(RecordGolden, ReplayPrintsTheExpectedJsonAndText) {
+    BinaryRun json = run_pagetrace({"replay", "touch_pages.ptr", "--format", "json"});
+    ASSERT_EQ(json.status, 0) << json.err;
+    EXPECT_EQ(json.err, "");
+    EXPECT_EQ(json.out, read_text(kFixtures + "/touch_pages.replay.json"))
+        << "replay output changed; if the event ABI changed on purpose, run "
+           "tests/fixtures/regenerate.sh";
+    BinaryRun text = run_pagetrace({"replay", "touch_pages.ptr"});
+    ASSERT_EQ(text.status, 0) << text.err;
+    EXPECT_EQ(text.out, read_text(kFixtures + "/touch_pages.replay.txt"));
+}
+
+TEST(RecordGolden, InfoPrintsTheExpectedSummary) {
+    BinaryRun info = run_pagetrace({"info", "touch_pages.ptr"});
+    ASSERT_EQ(info.status, 0) << info.err;
+    EXPECT_EQ(info.out, read_text(kFixtures + "/touch_pages.info.txt"));
+    EXPECT_NE(info.out.find("finalized"), std::string::npos);
+}
+
+TEST(RecordGolden, FiltersSelectFromTheGoldenOutput) {
+    const std::string all = read_text(kFixtures + "/touch_pages.replay.json");
+    BinaryRun faults = run_pagetrace({"replay", "touch_pages.ptr", "--format", "json", "--events", "fault"});
+    ASSERT_EQ(faults.status, 0) << faults.err;
+    std::string expected;
+    size_t start = 0;
+    while (start < all.size()) {
+        const size_t end = all.find('\n', start) + 1;
+        const std::string line = all.substr(start, end - start);
+        if (line.find("\"type\":\"fault\"") != std::string::npos) expected += line;
+        start = end;
+    }
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(faults.out, expected);
+}
+
+TEST(RecordGolden, AKilledRecordingIsReadUpToItsLastChunkWithAWarning) {
+    const uint64_t size = read_bytes(kFixtures + "/killed.ptr").size();
+    BinaryRun info = run_pagetrace({"info", "killed.ptr"});
+    EXPECT_EQ(info.status, kExitPartial) << info.err;
+    EXPECT_NE(info.out.find("NOT FINALIZED"), std::string::npos) << info.out;
+    BinaryRun replay = run_pagetrace({"replay", "killed.ptr", "--format", "json"});
+    EXPECT_EQ(replay.status, kExitPartial) << replay.err;
+    EXPECT_NE(replay.err.find("not finalized"), std::string::npos) << replay.err;
+    EXPECT_NE(replay.err.find("byte " + std::to_string(size)), std::string::npos) << replay.err;
+    EXPECT_GT(std::count(replay.out.begin(), replay.out.end(), '\n'), 1000);
+}
+
+TEST(RecordGolden, ARecordingCutInsideAChunkGivesWhatCameBefore) {
+    BinaryRun full = run_pagetrace({"replay", "killed.ptr", "--format", "json"});
+    BinaryRun cut = run_pagetrace({"replay", "cut_in_chunk.ptr", "--format", "json"});
+    EXPECT_EQ(cut.status, kExitPartial) << cut.err;
+    EXPECT_NE(cut.err.find("cut short"), std::string::npos) << cut.err;
+    EXPECT_EQ(full.out.compare(0, cut.out.size(), cut.out), 0);
+}
+
+TEST(RecordGolden, ADamagedRecordingIsAnErrorNamingTheOffsetAndForceGoesOn) {
+    TempDir dir;
+    Bytes bad = read_bytes(kFixtures + "/touch_pages.ptr");
+    RecordingReader reader(memory_source(bad), "x");
+    Chunk first;
+    ASSERT_TRUE(reader.next(first));
+    bad[first.offset + kChunkHeaderSize + 1] ^= std::byte{0xff};
+    write_bytes(dir.file("bad.ptr"), bad);
+
+    BinaryRun replay = run_pagetrace({"replay", dir.file("bad.ptr")});
+    EXPECT_EQ(replay.status, kExitFailure) << replay.err;
+    EXPECT_NE(replay.err.find("byte " + std::to_string(first.offset)), std::string::npos)
+        << replay.err;
+    EXPECT_NE(replay.err.find("--force"), std::string::npos) << replay.err;
+    BinaryRun forced = run_pagetrace({"replay", dir.file("bad.ptr"), "--force"});
+    EXPECT_EQ(forced.status, kExitPartial) << forced.err;
+    EXPECT_NE(forced.err.find("skipped"), std::string::npos) << forced.err;
+    BinaryRun info = run_pagetrace({"info", dir.file("bad.ptr")});
+    EXPECT_EQ(info.status, kExitFailure) << info.err;
+    EXPECT_NE(info.out.find("DAMAGED at byte " + std::to_string(first.offset)), std::string::npos)
+        << info.out;
+}
+
+TEST(RecordGolden, ClearErrorsForFilesThatAreNotRecordings) {
+    BinaryRun missing = run_pagetrace({"replay", "/no/such/file.ptr"});
+    EXPECT_EQ(missing.status, kExitFailure);
+    EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
+    EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+    BinaryRun text = run_pagetrace({"info", "touch_pages.replay.txt"});
+    EXPECT_EQ(text.status, kExitFailure);
+    EXPECT_NE(text.err.find("not a pagetrace recording"), std::string::npos) << text.err;
+    BinaryRun dir = run_pagetrace({"replay", "."});
+    EXPECT_EQ(dir.status, kExitFailure);
+    EXPECT_NE(dir.err.find("directory"), std::string::npos) << dir.err;
+}
