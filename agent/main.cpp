@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "bpf/tracer.h"
+#include "cli/features_command.h"
 #include "cli/info_command.h"
 #include "cli/options.h"
 #include "cli/record_command.h"
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
         case pagetrace::Subcommand::Record: return pagetrace::run_record_command(cli.record);
         case pagetrace::Subcommand::Replay: return pagetrace::run_replay_command(cli.replay);
         case pagetrace::Subcommand::Info: return pagetrace::run_info_command(cli.info);
+        case pagetrace::Subcommand::Features:
+            return pagetrace::run_features_command(cli.features.btf_path);
         case pagetrace::Subcommand::None: break;
         }
     } catch (const pagetrace::Error& e) {

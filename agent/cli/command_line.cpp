@@ -54,15 +54,30 @@ Examples:
   pagetrace trace -p 1234,5678 --format json      several processes, as JSON Lines
   pagetrace trace --user nobody -- ./workload     run the command as another user
   pagetrace trace -o trace.txt -- make -j2        write the events to a file
+  pagetrace trace --comm postgres --events migrate,tlb_flush
+                                                  every postgres process: migrations, flushes
+  pagetrace trace --cgroup /sys/fs/cgroup/system.slice/nginx.service
 
-Events: fault (page fault on a user address: address, instruction pointer,
-read/write/exec, user or kernel mode), mmap and munmap (from syscall exit, with
-the result or errno), fork, exec and exit of traced processes, and lost (events
-dropped because the ring buffer was full: raise --ring-size).
+Events (choose with --events; all by default):
+  fault          page fault on a user address: ip, read/write/exec, user or kernel
+                 mode, outcome (minor/major/unaccounted) and latency
+  mmap munmap mremap brk mprotect madvise
+                 the VMA syscalls, with their results or errno
+  tlb_flush      TLB flushes of the process's address space, with the range when
+                 known (e.g. the munmap that caused it)
+  migrate        a page moved to another frame (compaction, NUMA balancing, ...),
+                 old and new PFN, attributed to the page's owner even though
+                 another task did it
+  migrate_batch  totals of each migrate_pages() call that moved pages of ours
+  fork exec exit the traced processes' lifecycle
+  lost           events dropped because the ring buffer was full (raise --ring-size)
+`pagetrace features` shows which of these this kernel can give.
 
 With -- COMMAND, tracing starts at the command's execve (nothing of it is
 missed), follows its children, ends when the whole process tree has exited, and
-pagetrace exits with the command's exit status. Ctrl-C stops tracing cleanly.
+pagetrace exits with the command's exit status. With -p it ends when those
+processes have exited; with --comm or --cgroup it runs until Ctrl-C.
+Ctrl-C stops tracing cleanly.
 Needs root (CAP_BPF + CAP_PERFMON) and a kernel with BTF.)";
 
 constexpr const char* kRecordFooter = R"(
@@ -93,7 +108,8 @@ chunk) or not a recording.)";
 // The target and selector options `trace` and `record` share, and the raw
 // values that are validated after parsing.
 struct TargetOptionValues {
-    std::string ring_size = "64M";
+    std::string ring_size = "32M";
+    std::string events;
     bool no_follow = false;
 };
 
@@ -106,22 +122,55 @@ void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues
                                     "Attach to running process(es): PID[,PID...]")
                         ->delimiter(',')
                         ->check(CLI::PositiveNumber);
+    auto* comm_opt = sub->add_option(
+        "--comm", target.match_comm,
+        "Trace processes named NAME: those running now and any that exec with that name");
+    auto* cgroup_opt = sub->add_option(
+        "--cgroup", target.cgroup_path,
+        "Trace processes in this cgroup v2 directory: those in it now and any that exec in it");
+    sub->add_option("--events", values.events,
+                    "Only these event types, filtered in the kernel: TYPE[,TYPE...] (default: "
+                    "all; e.g. fault,mmap,munmap,migrate)");
     sub->add_option("--ring-size", values.ring_size,
                     "Size of the kernel ring buffer (power of two, e.g. 16M, 256M)")
         ->capture_default_str();
+    sub->add_option("--max-frames", target.max_frames,
+                    "Frames the kernel-side index holds to attribute migrations to their owner")
+        ->capture_default_str()
+        ->check(CLI::Range(1024u, 1u << 26));
     sub->add_option("--btf", target.btf_path, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux")
         ->check(CLI::ExistingFile);
     auto* cmd_opt = sub->add_option("command", target.command,
                                     "-- COMMAND [ARGS...]: start COMMAND and trace it");
     pid_opt->excludes(cmd_opt);
     user_opt->excludes(pid_opt);
+    comm_opt->excludes(cmd_opt);
+    cgroup_opt->excludes(cmd_opt);
+    user_opt->excludes(comm_opt);
+    user_opt->excludes(cgroup_opt);
 }
 
 // Checks what CLI11 cannot; throws CLI::ValidationError.
 void finish_target_options(TargetOptions& target, const TargetOptionValues& values) {
     target.follow_children = !values.no_follow;
-    if (target.pids.empty() && target.command.empty()) {
-        throw CLI::ValidationError("nothing to trace", "give -p PID or -- COMMAND [ARGS...]");
+    if (target.pids.empty() && target.command.empty() && target.match_comm.empty() &&
+        target.cgroup_path.empty()) {
+        throw CLI::ValidationError("nothing to trace",
+                                   "give -p PID, --comm NAME, --cgroup PATH or -- COMMAND [ARGS...]");
+    }
+    if (target.match_comm.size() >= PT_COMM_LEN) {
+        throw CLI::ValidationError("--comm", "process names have at most " +
+                                                 std::to_string(PT_COMM_LEN - 1) +
+                                                 " characters (the kernel's comm)");
+    }
+    if (!values.events.empty()) {
+        try {
+            for (uint16_t type : parse_event_types(values.events)) {
+                target.event_mask |= PT_EVENT_BIT(type);
+            }
+        } catch (const std::invalid_argument& e) {
+            throw CLI::ValidationError("--events", e.what());
+        }
     }
     try {
         target.ring_bytes = parse_size(values.ring_size);
@@ -230,6 +279,13 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
     replay->add_flag("--force", out.replay.force,
                      "Skip damaged chunks and go on with the next sound one");
 
+    // features
+    auto* features = app.add_subcommand(
+        "features", "Show which kernel hooks this machine offers and where each event comes from");
+    features->add_option("--btf", out.features.btf_path,
+                         "Kernel BTF to use instead of /sys/kernel/btf/vmlinux")
+        ->check(CLI::ExistingFile);
+
     // info
     auto* info = app.add_subcommand("info", "Describe a recording: where, when, what it holds");
     info->add_option("file", out.info.input_path, "The recording")->required();
@@ -257,6 +313,8 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
             }
         } else if (info->parsed()) {
             out.subcommand = Subcommand::Info;
+        } else if (features->parsed()) {
+            out.subcommand = Subcommand::Features;
         }
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e, out_stream, err_stream);

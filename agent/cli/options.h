@@ -19,7 +19,11 @@ struct TargetOptions {
     std::string user;                  // --user: run the command as this user
     std::vector<pid_t> pids;           // -p
     std::vector<std::string> command;  // -- CMD ARGS
-    uint64_t ring_bytes = 64ull << 20;
+    std::string match_comm;            // --comm: processes with this name, now and later
+    std::string cgroup_path;           // --cgroup: processes in this cgroup v2, now and later
+    uint64_t event_mask = 0;           // --events: PT_EVENT_BIT of each type (0: all)
+    uint64_t ring_bytes = 32ull << 20;
+    uint32_t max_frames = 1u << 20;    // --max-frames: frame index for migration attribution
     std::string btf_path;
 };
 
@@ -43,12 +47,16 @@ struct ReplayOptions {
     bool force = false;                  // skip damaged chunks
 };
 
+struct FeaturesOptions {
+    std::string btf_path;
+};
+
 struct InfoOptions {
     std::string input_path;
     bool force = false;  // skip damaged chunks
 };
 
-enum class Subcommand { None, Trace, Record, Replay, Info };
+enum class Subcommand { None, Trace, Record, Replay, Info, Features };
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::None;
@@ -57,6 +65,7 @@ struct CommandLine {
     RecordOptions record;
     ReplayOptions replay;
     InfoOptions info;
+    FeaturesOptions features;
 };
 
 // Parses argv. Returns -1 when the program should go on with `out`, or the exit

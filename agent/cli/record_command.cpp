@@ -11,7 +11,7 @@
 #include <cstring>
 #include <optional>
 
-#include "cli/preflight.h"
+#include "cli/target_setup.h"
 #include "cli/stop_signals.h"
 #include "decode/event.h"
 #include "output/names.h"
@@ -69,6 +69,17 @@ RecordingHeader make_header(const RecordOptions& options, uint64_t start_ns) {
     h.options = fmt::format("follow_children={}\nring_size={}\n", options.follow_children ? 1 : 0,
                             options.ring_bytes);
     if (!options.user.empty()) h.options += "user=" + options.user + "\n";
+    if (!options.match_comm.empty()) h.options += "comm=" + options.match_comm + "\n";
+    if (!options.cgroup_path.empty()) h.options += "cgroup=" + options.cgroup_path + "\n";
+    if (options.event_mask) {
+        std::string names;
+        for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) {
+            if (!(options.event_mask & PT_EVENT_BIT(t))) continue;
+            if (!names.empty()) names += ",";
+            names += event_type_name(static_cast<EventType>(t));
+        }
+        h.options += "events=" + names + "\n";
+    }
     return h;
 }
 
@@ -120,18 +131,7 @@ std::string type_counts(const EventTally& events) {
 }  // namespace
 
 int run_record_command(const RecordOptions& options) {
-    LiveTraceOptions live;
-    live.tracer.follow_children = options.follow_children;
-    live.tracer.ring_bytes = options.ring_bytes;
-    live.tracer.btf_path = options.btf_path;
-    live.pids = options.pids;
-    if (!options.command.empty()) {
-        resolve_command(options.command[0]);  // 127 before any BPF work
-        live.command = options.command;
-        if (!options.user.empty()) live.user = lookup_user(options.user);
-    }
-    require_bpf_privileges();
-    require_btf(options.btf_path);
+    LiveTraceOptions live = make_live_trace_options(options);
 
     // Created before loading BPF so a bad path fails fast; removed again if
     // tracing cannot start.

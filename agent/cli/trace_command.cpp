@@ -9,7 +9,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "cli/preflight.h"
+#include "cli/target_setup.h"
 #include "cli/stop_signals.h"
 #include "decode/decoder.h"
 #include "output/output_stream.h"
@@ -44,18 +44,7 @@ struct TraceSummary {
 }  // namespace
 
 int run_trace_command(const TraceOptions& options) {
-    LiveTraceOptions live;
-    live.tracer.follow_children = options.follow_children;
-    live.tracer.ring_bytes = options.ring_bytes;
-    live.tracer.btf_path = options.btf_path;
-    live.pids = options.pids;
-    if (!options.command.empty()) {
-        resolve_command(options.command[0]);  // 127 before any BPF work
-        live.command = options.command;
-        if (!options.user.empty()) live.user = lookup_user(options.user);
-    }
-    require_bpf_privileges();
-    require_btf(options.btf_path);
+    LiveTraceOptions live = make_live_trace_options(options);
 
     std::unique_ptr<OutputStream> out = options.output_path.empty()
                                             ? std::make_unique<OutputStream>()

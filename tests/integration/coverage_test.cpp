@@ -3,6 +3,7 @@
 // Each checks the trace against what the workload itself did or read from
 // its own /proc/self/pagemap.
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -301,6 +302,124 @@ TEST_F(CoverageTest, FaultsCarryOutcomeAndLatency) {
     }
     // Every fault event of the run has an outcome from the completion events.
     for (const auto& f : of_type(run.events, "fault")) EXPECT_TRUE(f.has("outcome"));
+}
+
+// Loss accounting is exact: the kernel counts every fault of the window
+// (getrusage), pagetrace is frozen while a 4 KiB ring overflows, and what it
+// received in the window plus what it reports lost must equal that count.
+TEST_F(CoverageTest, ReceivedPlusLostEqualsWhatTheKernelCounted) {
+    constexpr uint64_t kPages = 8192;
+    SpawnOptions wl_opts;
+    Subprocess workload({kTouchPages, "--report", report_path(), "--pages", std::to_string(kPages),
+                         "--wait-signal", "--window"},
+                        wl_opts);
+    ASSERT_TRUE(wait_for_text(report_path(), "ready", 20));
+    // Attach after start-up, so no burst before the window can lose events.
+    SpawnOptions opts;
+    opts.stderr_path = dir_.file("stderr.txt");
+    Subprocess tracer({kPagetrace, "trace", "--events", "fault", "--ring-size", "4K", "--format",
+                       "json", "-o", dir_.file("trace.json"), "-p",
+                       std::to_string(workload.pid())},
+                      opts);
+    ASSERT_TRUE(wait_for_text(opts.stderr_path, "tracing pid", 20)) << read_file(opts.stderr_path);
+    tracer.send_signal(SIGSTOP);
+    workload.send_signal(SIGUSR1);
+    ASSERT_TRUE(wait_for_text(report_path(), "window", 30));
+    tracer.send_signal(SIGCONT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the ring drains
+    workload.send_signal(SIGUSR2);
+    ASSERT_EQ(workload.wait(30), 0);
+    auto status = tracer.wait(30);
+    ASSERT_TRUE(status.has_value());
+    const std::string err = read_file(opts.stderr_path);
+    ASSERT_EQ(*status, 0) << err;
+
+    int64_t t0 = 0, t1 = 0, produced = 0;
+    auto rep = report_lines(report_path());
+    for (const auto& line : rep["window"]) std::istringstream(line) >> t0 >> t1 >> produced;
+    ASSERT_GE(produced, static_cast<int64_t>(kPages));
+    const auto events = parse_json_lines(read_file(dir_.file("trace.json")));
+    int64_t received = 0, lost = 0;
+    for (const auto& e : events) {
+        const std::string type = e.str("type");
+        if (type == "lost") {
+            lost += e.num("count");
+        } else {
+            ASSERT_EQ(type, "fault") << "--events fault lets nothing else through";
+            if (e.num("ts_ns") >= t0 && e.num("ts_ns") <= t1) ++received;
+        }
+    }
+    EXPECT_GT(lost, 0) << "a frozen consumer and a 4 KiB ring must lose events";
+    EXPECT_EQ(received + lost, produced)
+        << "received " << received << " + lost " << lost << " != the kernel's " << produced;
+    EXPECT_NE(err.find("; " + std::to_string(lost) + " lost"), std::string::npos) << err;
+}
+
+TEST_F(CoverageTest, EventsAreFilteredInTheKernel) {
+    const TraceRun run = trace({"--events", "mmap,munmap", "--", kTouchPages, "--report",
+                                report_path(), "--pages", "256"});
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+    std::set<std::string> types;
+    for (const auto& e : run.events) types.insert(e.str("type"));
+    EXPECT_EQ(types, (std::set<std::string>{"mmap", "munmap"}));
+    const Region& reg = run.report.region_of(run.report.pid);
+    size_t mine = 0;
+    for (const auto& e : of_type(run.events, "mmap")) mine += e.hex("addr") == reg.addr;
+    EXPECT_EQ(mine, 1u);
+}
+
+TEST_F(CoverageTest, CommSelectsRunningAndLaterProcessesByName) {
+    // A copy of the workload under a name nothing else has.
+    const std::string named = dir_.file("ptcommsel");
+    {
+        std::ifstream src(kTouchPages, std::ios::binary);
+        std::ofstream dst(named, std::ios::binary);
+        dst << src.rdbuf();
+    }
+    ASSERT_EQ(chmod(named.c_str(), 0755), 0);
+    const std::string early_report = dir_.file("early.txt");
+    Subprocess early({named, "--report", early_report, "--pages", "64", "--wait-signal"},
+                     SpawnOptions{});
+    ASSERT_TRUE(wait_for_text(early_report, "ready", 20));
+
+    SpawnOptions opts;
+    opts.stderr_path = dir_.file("stderr.txt");
+    Subprocess tracer({kPagetrace, "trace", "--comm", "ptcommsel", "--format", "json", "-o",
+                       dir_.file("trace.json")},
+                      opts);
+    ASSERT_TRUE(wait_for_text(opts.stderr_path, "1 running now", 20)) << read_file(opts.stderr_path);
+    early.send_signal(SIGUSR1);
+    ASSERT_EQ(early.wait(30), 0);
+    // One started after pagetrace, found at its exec.
+    const std::string late_report = dir_.file("late.txt");
+    Subprocess late({named, "--report", late_report, "--pages", "32"}, SpawnOptions{});
+    ASSERT_EQ(late.wait(30), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    tracer.send_signal(SIGINT);
+    auto status = tracer.wait(30);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 128 + SIGINT);
+
+    const auto events = parse_json_lines(read_file(dir_.file("trace.json")));
+    const WorkloadReport e = WorkloadReport::parse(read_file(early_report));
+    const WorkloadReport l = WorkloadReport::parse(read_file(late_report));
+    EXPECT_EQ(faults_in(events, e.region_of(e.pid)).size(), 64u);
+    EXPECT_EQ(faults_in(events, l.region_of(l.pid)).size(), 32u);
+    expect_only_pids(events, {e.pid, l.pid});
+}
+
+TEST_F(CoverageTest, FeaturesNamesTheSourceOfEveryEventType) {
+    SpawnOptions opts;
+    opts.stdout_path = dir_.file("features.txt");
+    Subprocess proc({kPagetrace, "features"}, opts);
+    ASSERT_EQ(proc.wait(20), 0);
+    const std::string text = read_file(opts.stdout_path);
+    for (const char* type : {"fault", "mmap", "mremap", "madvise", "tlb_flush", "migrate",
+                             "migrate_batch", "fork", "exec", "exit", "lost"}) {
+        EXPECT_NE(text.find(std::string("\n") + type + " "), std::string::npos) << type;
+    }
+    // On these machines (x86, 6.18) every hook is there.
+    EXPECT_EQ(text.find("unavailable"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -13,6 +13,9 @@
 // --hold: after touching, report the frame of every page from its own pagemap
 //   ("pfn before ADDR PFN"), report "held PID", wait for SIGUSR2, report the
 //   frames again ("pfn after ADDR PFN"), then unmap: the truth about what moved.
+// --window: around the touching, read the kernel's own fault counters
+//   (getrusage) and CLOCK_MONOTONIC; report "window T0 T1 FAULTS" and wait for
+//   SIGUSR2 before going on (so nothing else happens until the test says so).
 // --free-every-other: after touching, give every other page back to the kernel
 //   (MADV_DONTNEED): physical memory is left fragmented for whoever allocates next.
 #define _GNU_SOURCE
@@ -25,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +125,7 @@ static void unmap_region(char *region, size_t len) {
 int main(int argc, char **argv) {
     size_t pages = 0, fork_pages = 0;
     int kernel_read = 0, wait_signal = 0, loop = 0, exit_code = 0, hold = 0, free_odd = 0;
+    int window = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -132,9 +138,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--loop")) loop = 1;
         else if (!strcmp(a, "--hold")) hold = 1;
         else if (!strcmp(a, "--free-every-other")) free_odd = 1;
+        else if (!strcmp(a, "--window")) window = 1;
         else {
             fprintf(stderr, "usage: touch_pages --pages N [--report FILE] [--fork-pages M] "
-                            "[--kernel-read] [--wait-signal] [--loop] [--hold] [--free-every-other] [--exit-code C]\n");
+                            "[--kernel-read] [--wait-signal] [--loop] [--hold] [--window] [--free-every-other] [--exit-code C]\n");
             return 2;
         }
     }
@@ -167,7 +174,29 @@ int main(int argc, char **argv) {
     }
 
     size_t len;
+    struct rusage ru0, ru1;
+    struct timespec t0, t1;
+    sigset_t usr2, unblocked;
+    if (window) {
+        // Block SIGUSR2 now so its arrival cannot be missed; set up before t0
+        // so the window holds nothing but the touching.
+        sigemptyset(&usr2);
+        sigaddset(&usr2, SIGUSR2);
+        signal(SIGUSR2, on_release);
+        sigprocmask(SIG_BLOCK, &usr2, &unblocked);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        getrusage(RUSAGE_SELF, &ru0);
+    }
     char *region = touch_region(pages, kernel_read, &len);
+    if (window) {
+        getrusage(RUSAGE_SELF, &ru1);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long faults = (ru1.ru_minflt - ru0.ru_minflt) + (ru1.ru_majflt - ru0.ru_majflt);
+        report("window %lld %lld %ld\n", (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec,
+               (long long)t1.tv_sec * 1000000000LL + t1.tv_nsec, faults);
+        while (!got_release) sigsuspend(&unblocked);
+        sigprocmask(SIG_SETMASK, &unblocked, NULL);
+    }
     if (free_odd) {
         const size_t page = (size_t)sysconf(_SC_PAGESIZE);
         for (size_t i = 1; i < pages; i += 2) {
