@@ -7,6 +7,8 @@
 
 #include "bpf/tracer.h"
 #include "cli/features_command.h"
+#include "cli/snapshot_command.h"
+#include "cli/timeline_command.h"
 #include "cli/info_command.h"
 #include "cli/options.h"
 #include "cli/record_command.h"
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
         case pagetrace::Subcommand::Info: return pagetrace::run_info_command(cli.info);
         case pagetrace::Subcommand::Features:
             return pagetrace::run_features_command(cli.features.btf_path);
+        case pagetrace::Subcommand::Timeline: return pagetrace::run_timeline_command(cli.timeline);
+        case pagetrace::Subcommand::Snapshot: return pagetrace::run_snapshot_command(cli.snapshot);
         case pagetrace::Subcommand::None: break;
         }
     } catch (const pagetrace::Error& e) {

@@ -45,6 +45,48 @@ uint64_t parse_size(const std::string& text) {
     return static_cast<uint64_t>(value) << shift;
 }
 
+uint64_t parse_duration_ns(const std::string& text) {
+    size_t pos = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &pos);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("not a duration: '" + text + "' (examples: 500ms, 2s, 1m)");
+    }
+    const std::string unit = text.substr(pos);
+    double scale = 1e6;  // milliseconds by default
+    if (unit == "ns") scale = 1;
+    else if (unit == "us") scale = 1e3;
+    else if (unit == "ms" || unit.empty()) scale = 1e6;
+    else if (unit == "s") scale = 1e9;
+    else if (unit == "m" || unit == "min") scale = 60e9;
+    else throw std::invalid_argument("unknown duration unit in '" + text + "' (ms, s or m)");
+    if (value < 0 || value * scale > 1e18) throw std::invalid_argument("bad duration: " + text);
+    return static_cast<uint64_t>(value * scale);
+}
+
+uint64_t parse_address(const std::string& text) {
+    std::string digits = text;
+    int base = 10;
+    if (digits.rfind("0x", 0) == 0 || digits.rfind("0X", 0) == 0) {
+        digits = digits.substr(2);
+        base = 16;
+    } else if (digits.find_first_of("abcdefABCDEF") != std::string::npos) {
+        base = 16;
+    }
+    size_t pos = 0;
+    unsigned long long value = 0;
+    try {
+        value = std::stoull(digits, &pos, base);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("not an address: '" + text + "' (e.g. 0x7f3c5e1d4000)");
+    }
+    if (pos != digits.size() || digits.empty()) {
+        throw std::invalid_argument("not an address: '" + text + "' (e.g. 0x7f3c5e1d4000)");
+    }
+    return value;
+}
+
 namespace {
 
 constexpr const char* kTraceFooter = R"(
@@ -110,6 +152,7 @@ chunk) or not a recording.)";
 struct TargetOptionValues {
     std::string ring_size = "32M";
     std::string events;
+    std::string snapshot_interval;
     bool no_follow = false;
 };
 
@@ -134,6 +177,9 @@ void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues
     sub->add_option("--ring-size", values.ring_size,
                     "Size of the kernel ring buffer (power of two, e.g. 16M, 256M)")
         ->capture_default_str();
+    sub->add_option("--snapshot-interval", values.snapshot_interval,
+                    "Also snapshot every traced process's pagemap this often (e.g. 500ms, 5s); "
+                    "snapshots feed recordings and the timeline");
     sub->add_option("--max-frames", target.max_frames,
                     "Frames the kernel-side index holds to attribute migrations to their owner")
         ->capture_default_str()
@@ -162,6 +208,16 @@ void finish_target_options(TargetOptions& target, const TargetOptionValues& valu
         throw CLI::ValidationError("--comm", "process names have at most " +
                                                  std::to_string(PT_COMM_LEN - 1) +
                                                  " characters (the kernel's comm)");
+    }
+    if (!values.snapshot_interval.empty()) {
+        try {
+            target.snapshot_interval_ns = parse_duration_ns(values.snapshot_interval);
+        } catch (const std::invalid_argument& e) {
+            throw CLI::ValidationError("--snapshot-interval", e.what());
+        }
+        if (target.snapshot_interval_ns < 10'000'000) {
+            throw CLI::ValidationError("--snapshot-interval", "at least 10ms");
+        }
     }
     if (!values.events.empty()) {
         try {
@@ -243,6 +299,8 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
         ->capture_default_str();
     trace->add_option("-o,--output", out.trace.output_path,
                       "Write events to FILE instead of standard output");
+    trace->add_flag("--timeline", out.trace.timeline,
+                    "At the end, print each process's page timeline summary to stderr");
     TargetOptionValues trace_values;
     add_target_options(trace, out.trace, trace_values);
 
@@ -278,6 +336,47 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
                        "Write events to FILE instead of standard output");
     replay->add_flag("--force", out.replay.force,
                      "Skip damaged chunks and go on with the next sound one");
+
+    // timeline
+    auto* timeline = app.add_subcommand(
+        "timeline", "What happened to each page of each process in a recording: summaries, or "
+                    "page histories with --addr/--range (no root needed)");
+    timeline->footer(R"(
+Examples:
+  pagetrace timeline run.ptr                          per-process summary
+  pagetrace timeline run.ptr --pid 1234 --format json
+  pagetrace timeline run.ptr --addr 0x7f3c5e1d4000    one page: mapped, touched, frames, moves
+  pagetrace timeline run.ptr --range 0x7f3c5e1d4000-0x7f3c5e1e4000
+
+The JSON schema is in agent/timeline/README.md.)");
+    timeline->add_option("file", out.timeline.input_path, "The recording")->required();
+    std::string timeline_format = "text";
+    timeline->add_option("--format", timeline_format, "text or json (JSON Lines)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    timeline->add_option("--pid", out.timeline.pids, "Only these processes: PID[,PID...]")
+        ->delimiter(',')
+        ->check(CLI::PositiveNumber);
+    std::string timeline_addr, timeline_range;
+    auto* addr_opt = timeline->add_option("--addr", timeline_addr, "History of the page at ADDR");
+    auto* range_opt = timeline->add_option("--range", timeline_range,
+                                           "Histories of the pages in START-END (END exclusive)");
+    addr_opt->excludes(range_opt);
+    timeline->add_flag("--force", out.timeline.force,
+                       "Skip damaged chunks and go on with the next sound one");
+
+    // snapshot
+    auto* snapshot = app.add_subcommand(
+        "snapshot", "A one-off dump of a process's pages from /proc/PID/pagemap");
+    snapshot->add_option("-p,--pid", out.snapshot.pid, "The process")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    std::string snapshot_format = "text";
+    snapshot->add_option("--format", snapshot_format, "text or json (JSON Lines)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    snapshot->add_flag("--pages", out.snapshot.pages,
+                       "Every present or swapped page with its frame, not only per mapping");
 
     // features
     auto* features = app.add_subcommand(
@@ -315,6 +414,32 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
             out.subcommand = Subcommand::Info;
         } else if (features->parsed()) {
             out.subcommand = Subcommand::Features;
+        } else if (timeline->parsed()) {
+            out.subcommand = Subcommand::Timeline;
+            out.timeline.format = format_from(timeline_format);
+            try {
+                if (!timeline_addr.empty()) {
+                    out.timeline.histories = true;
+                    out.timeline.range_start = parse_address(timeline_addr) & ~0xfffull;
+                    out.timeline.range_end = out.timeline.range_start + 4096;
+                } else if (!timeline_range.empty()) {
+                    const auto dash = timeline_range.find('-');
+                    if (dash == std::string::npos) {
+                        throw std::invalid_argument("give START-END, e.g. 0x7f0000-0x7f8000");
+                    }
+                    out.timeline.histories = true;
+                    out.timeline.range_start = parse_address(timeline_range.substr(0, dash));
+                    out.timeline.range_end = parse_address(timeline_range.substr(dash + 1));
+                    if (out.timeline.range_end <= out.timeline.range_start) {
+                        throw std::invalid_argument("END must be above START");
+                    }
+                }
+            } catch (const std::invalid_argument& e) {
+                throw CLI::ValidationError(timeline_addr.empty() ? "--range" : "--addr", e.what());
+            }
+        } else if (snapshot->parsed()) {
+            out.subcommand = Subcommand::Snapshot;
+            out.snapshot.format = format_from(snapshot_format);
         }
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e, out_stream, err_stream);

@@ -24,12 +24,14 @@ struct TargetOptions {
     uint64_t event_mask = 0;           // --events: PT_EVENT_BIT of each type (0: all)
     uint64_t ring_bytes = 32ull << 20;
     uint32_t max_frames = 1u << 20;    // --max-frames: frame index for migration attribution
+    uint64_t snapshot_interval_ns = 0; // --snapshot-interval: periodic pagemap snapshots
     std::string btf_path;
 };
 
 struct TraceOptions : TargetOptions {
     OutputFormat format = OutputFormat::Text;
     std::string output_path;  // -o: instead of stdout
+    bool timeline = false;    // --timeline: the per-process summary at the end
 };
 
 struct RecordOptions : TargetOptions {
@@ -47,6 +49,24 @@ struct ReplayOptions {
     bool force = false;                  // skip damaged chunks
 };
 
+struct TimelineOptions {
+    std::string input_path;
+    OutputFormat format = OutputFormat::Text;
+    std::vector<pid_t> pids;  // --pid: only these processes
+    // --addr / --range: page histories of [range_start, range_end) instead of
+    // the summaries.
+    bool histories = false;
+    uint64_t range_start = 0;
+    uint64_t range_end = 0;
+    bool force = false;
+};
+
+struct SnapshotOptions {
+    pid_t pid = 0;
+    OutputFormat format = OutputFormat::Text;
+    bool pages = false;  // --pages: every page, not just per mapping
+};
+
 struct FeaturesOptions {
     std::string btf_path;
 };
@@ -56,7 +76,7 @@ struct InfoOptions {
     bool force = false;  // skip damaged chunks
 };
 
-enum class Subcommand { None, Trace, Record, Replay, Info, Features };
+enum class Subcommand { None, Trace, Record, Replay, Info, Features, Timeline, Snapshot };
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::None;
@@ -66,7 +86,15 @@ struct CommandLine {
     ReplayOptions replay;
     InfoOptions info;
     FeaturesOptions features;
+    TimelineOptions timeline;
+    SnapshotOptions snapshot;
 };
+
+// "500ms", "2s", "1m", "250" (milliseconds) -> nanoseconds. Throws std::invalid_argument.
+uint64_t parse_duration_ns(const std::string& text);
+
+// "0x7f00...", "7f00..." (hex) or decimal -> an address. Throws std::invalid_argument.
+uint64_t parse_address(const std::string& text);
 
 // Parses argv. Returns -1 when the program should go on with `out`, or the exit
 // status to return right away (after --help, --version or a usage error, which

@@ -1,6 +1,8 @@
 #include "cli/record_command.h"
 
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -13,12 +15,15 @@
 
 #include "cli/target_setup.h"
 #include "cli/stop_signals.h"
+#include "decode/decoder.h"
 #include "decode/event.h"
 #include "output/names.h"
 #include "proc/process_info.h"
 #include "record/output_file.h"
 #include "record/process_snapshot.h"
 #include "record/record_writer.h"
+#include "timeline/timeline_builder.h"
+#include "timeline/timeline_render.h"
 #include "trace/live_trace.h"
 #include "util/error.h"
 
@@ -139,15 +144,25 @@ int run_record_command(const RecordOptions& options) {
     const auto* stop = install_stop_signal_handlers();
 
     std::optional<RecordWriter> writer;
-    LiveTrace trace(std::move(live), [&](std::span<const std::byte> record) {
+    // The same summary `trace --timeline` prints, built while recording.
+    TimelineBuilder timeline;
+    Event event;
+    LiveTrace trace(
+        std::move(live),
+        [&](std::span<const std::byte> record) {
         writer->add_record(record);
+        if (!decode_event(record, event)) timeline.add(event);
         // The exec'd program's map and command line, read as soon as we learn of it.
         if (record.size() >= sizeof(pt_event_header) && record_type(record) == PT_EV_EXEC) {
             uint32_t tgid = 0;
             std::memcpy(&tgid, record.data() + offsetof(pt_event_header, tgid), sizeof(tgid));
             writer->add_process(read_process_snapshot(tgid, SnapshotReason::Exec, monotonic_ns()));
         }
-    });
+        },
+        [&](const PagemapSnapshot& snapshot) {
+            writer->add_pagemap(snapshot);
+            timeline.add_snapshot(snapshot);
+        });
 
     ChunkFileWriter chunks(file.take_fd(), options.output_path, kCompressionLevel);
     chunks.write_header(make_header(options, trace.start_ns()));
@@ -211,6 +226,8 @@ int run_record_command(const RecordOptions& options) {
     if (totals.malformed) {
         spdlog::warn("{} malformed records from the ring buffer were not stored", totals.malformed);
     }
+    std::fputs(format_summaries(timeline.summaries(), OutputFormat::Text, trace.start_ns()).c_str(),
+               stderr);
     return result.exit_status;
 }
 

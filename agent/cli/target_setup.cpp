@@ -16,6 +16,7 @@ LiveTraceOptions make_live_trace_options(const TargetOptions& target) {
     live.pids = target.pids;
     live.match_comm = target.match_comm;
     live.cgroup_path = target.cgroup_path;
+    live.snapshot_interval_ns = target.snapshot_interval_ns;
     if (!target.command.empty()) {
         resolve_command(target.command[0]);  // 127 before any BPF work
         live.command = target.command;

@@ -14,6 +14,8 @@
 #include "decode/decoder.h"
 #include "output/output_stream.h"
 #include "proc/command_launcher.h"
+#include "timeline/timeline_builder.h"
+#include "timeline/timeline_render.h"
 #include "trace/live_trace.h"
 #include "util/error.h"
 
@@ -53,6 +55,10 @@ int run_trace_command(const TraceOptions& options) {
     std::unique_ptr<EventFormatter> formatter;
     Event event;
 
+    std::optional<TimelineBuilder> timeline;
+    if (options.timeline) timeline.emplace();
+    LiveTrace::SnapshotHandler on_snapshot;
+    if (timeline) on_snapshot = [&](const PagemapSnapshot& snap) { timeline->add_snapshot(snap); };
     LiveTrace trace(std::move(live), [&](std::span<const std::byte> record) {
         if (auto err = decode_event(record, event)) {
             ++summary.malformed;
@@ -61,9 +67,10 @@ int run_trace_command(const TraceOptions& options) {
         }
         ++summary.per_type[static_cast<uint16_t>(event.type)];
         if (event.pid) summary.pids.insert(event.pid);
+        if (timeline) timeline->add(event);
         formatter->append(event, out->buffer());
         out->maybe_flush();
-    });
+    }, on_snapshot);
     formatter = make_formatter(options.format, trace.start_ns());
     out->write(formatter->preamble());
     out->flush();
@@ -86,6 +93,11 @@ int run_trace_command(const TraceOptions& options) {
         spdlog::info("{}", line);
     }
     if (summary.malformed) spdlog::warn("{} malformed records skipped", summary.malformed);
+    if (timeline) {
+        std::fputs(
+            format_summaries(timeline->summaries(), OutputFormat::Text, trace.start_ns()).c_str(),
+            stderr);
+    }
     return result.exit_status;
 }
 

@@ -62,17 +62,14 @@ void RecordWriter::add_pagemap(const PagemapSnapshot& snapshot) {
     }
 }
 
-// A chunk that must follow the events received so far: queued now if there
-// are none pending, else written right after the chunk being filled.
+// A chunk that must follow exactly the events received so far: the chunk
+// being filled is closed first, so the file keeps the stream's order (a
+// snapshot never lands after events that came later than it).
 void RecordWriter::add_after_events(ChunkType type, Bytes payload) {
     std::unique_lock lock(mutex_);
     if (failed_.load(std::memory_order_relaxed)) throw Error(failure_);
-    if (active_.empty()) {
-        queue_.push_back({type, std::move(payload)});
-        work_cv_.notify_one();
-    } else {
-        after_active_.push_back({type, std::move(payload)});
-    }
+    after_active_.push_back({type, std::move(payload)});
+    hand_off_locked(lock, true);
 }
 
 // Moves the chunk being filled (and what waits for it) to the write queue.

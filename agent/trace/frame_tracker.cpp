@@ -39,8 +39,12 @@ bool read_record(std::span<const std::byte> bytes, Record& rec) {
 
 }  // namespace
 
-FrameTracker::FrameTracker(Tracer& tracer, uint64_t (*now_ns)())
-    : tracer_(tracer), now_ns_(now_ns) {}
+FrameTracker::FrameTracker(Tracer& tracer, uint64_t (*now_ns)(), bool index_in_bpf,
+                           SnapshotHandler on_targeted)
+    : tracer_(tracer),
+      now_ns_(now_ns),
+      index_in_bpf_(index_in_bpf),
+      on_targeted_(std::move(on_targeted)) {}
 
 FrameTracker::~FrameTracker() = default;
 
@@ -137,9 +141,13 @@ void FrameTracker::index_entries(pid_t pid, uint64_t first_page,
     }
 }
 
-void FrameTracker::resolve_pending(uint64_t now_ns) {
+void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
+    // At most every 100 ms: fewer, larger targeted snapshots.
+    if (!everything && now_ns - last_resolve_ns_ < kResolveIntervalNs) return;
+    last_resolve_ns_ = now_ns;
     std::map<pid_t, std::vector<uint64_t>> due;
-    while (!pending_.empty() && now_ns - pending_.front().arrived_ns >= kSettleNs) {
+    while (!pending_.empty() &&
+           (everything || now_ns - pending_.front().arrived_ns >= kSettleNs)) {
         for (auto& [pid, pages] : pending_.front().pages) {
             auto& into = due[pid];
             into.insert(into.end(), pages.begin(), pages.end());
@@ -154,16 +162,28 @@ void FrameTracker::resolve_pending(uint64_t now_ns) {
         std::sort(pages.begin(), pages.end());
         pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
         stats_.lookups += pages.size();
+        PagemapSnapshot snap;
+        snap.pid = static_cast<uint32_t>(pid);
+        snap.ts_ns = now_ns;
+        snap.kind = SnapshotKind::Targeted;
+        snap.pfns_visible = pagemap_pfns_visible();
         // Contiguous runs of pages are read with one pread each.
         for (size_t i = 0; i < pages.size();) {
             size_t j = i + 1;
             while (j < pages.size() && pages[j] == pages[j - 1] + 1) ++j;
             entries.resize(j - i);
             const size_t got = reader->read(pages[i], entries.size(), entries.data());
+            if (got < entries.size()) snap.partial = true;
             index_entries(pid, pages[i], std::span(entries.data(), got), false);
+            for (size_t k = 0; k < got; ++k) {
+                if (entries[k].present() || entries[k].swapped()) {
+                    snap.pages.push_back(SnapshotPage{(pages[i] + k) << kPageShift, entries[k]});
+                }
+            }
             i = j;
         }
         resolved += pages.size();
+        if (on_targeted_ && !snap.pages.empty()) on_targeted_(snap);
     }
     flush_bpf_updates();
     if (resolved) {
@@ -172,20 +192,12 @@ void FrameTracker::resolve_pending(uint64_t now_ns) {
     }
 }
 
-void FrameTracker::seed_process(pid_t pid) {
-    PagemapSnapshot snap;
-    try {
-        snap = take_snapshot(pid, SnapshotKind::Attach, now_ns_());
-    } catch (const Error& e) {
-        spdlog::debug("frame index: {}", e.what());
-        return;
-    }
+void FrameTracker::seed(const PagemapSnapshot& snap) {
+    const auto pid = static_cast<pid_t>(snap.pid);
     PageIndex& pages = index_[pid];
-    size_t present = 0;
     for (const SnapshotPage& p : snap.pages) {
         const uint64_t pfn = p.entry.pfn();
         if (!pfn) continue;
-        ++present;
         const uint64_t page = p.vaddr >> kPageShift;
         auto [it, inserted] = pages.try_emplace(page, pfn);
         if (!inserted) {
@@ -194,10 +206,9 @@ void FrameTracker::seed_process(pid_t pid) {
             it->second = pfn;
         }
         add_pfns_.push_back(pfn);
-        add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, p.vaddr});
+        add_owners_.push_back(pt_frame_owner{snap.pid, 0, p.vaddr});
     }
     flush_bpf_updates();
-    spdlog::debug("frame index: pid {} had {} present pages", pid, present);
 }
 
 void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
@@ -280,6 +291,12 @@ void FrameTracker::forget_process(pid_t pid) {
 }
 
 void FrameTracker::flush_bpf_updates() {
+    if (!index_in_bpf_) {
+        remove_pfns_.clear();
+        add_pfns_.clear();
+        add_owners_.clear();
+        return;
+    }
     if (!remove_pfns_.empty()) {
         tracer_.unindex_frames(remove_pfns_);
         remove_pfns_.clear();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -18,6 +19,7 @@
 
 #include "pagetrace/events.h"
 #include "proc/pagemap.h"
+#include "proc/snapshot.h"
 
 namespace pagetrace {
 
@@ -32,21 +34,28 @@ struct FrameTrackerStats {
 
 class FrameTracker {
 public:
-    // now_ns: the clock of resolve_pending() (CLOCK_MONOTONIC).
-    FrameTracker(Tracer& tracer, uint64_t (*now_ns)());
+    using SnapshotHandler = std::function<void(const PagemapSnapshot&)>;
+
+    // now_ns: the clock of resolve_pending() (CLOCK_MONOTONIC). index_in_bpf:
+    // keep the kernel's pt_frames map (migration attribution); on_targeted:
+    // receives each targeted snapshot (the frames of just-faulted pages).
+    FrameTracker(Tracer& tracer, uint64_t (*now_ns)(), bool index_in_bpf,
+                 SnapshotHandler on_targeted);
     ~FrameTracker();
 
     // Looks at one raw record of the stream.
     void observe(std::span<const std::byte> record);
-    // Indexes every present page of a process (one just attached to).
-    void seed_process(pid_t pid);
+    // Indexes every present page of a full snapshot (taken at attach or exec).
+    void seed(const PagemapSnapshot& snapshot);
     // Reads pagemap for pages faulted at least settle_ns ago and indexes them.
     // Pages unmapped meanwhile are never read: short-lived memory costs nothing.
-    void resolve_pending(uint64_t now_ns);
+    // With everything, pages that have not settled yet are read too (at the end).
+    void resolve_pending(uint64_t now_ns, bool everything = false);
     // Whether some faulted pages are waiting to be resolved.
     bool has_pending() const { return !pending_.empty(); }
 
     static constexpr uint64_t kSettleNs = 250'000'000;
+    static constexpr uint64_t kResolveIntervalNs = 100'000'000;
 
     FrameTrackerStats stats() const;
 
@@ -64,6 +73,9 @@ private:
 
     Tracer& tracer_;
     uint64_t (*now_ns_)();
+    bool index_in_bpf_;
+    uint64_t last_resolve_ns_ = 0;
+    SnapshotHandler on_targeted_;
     std::unordered_map<pid_t, PageIndex> index_;
     std::unordered_map<pid_t, std::unique_ptr<PagemapReader>> readers_;
     // Faulted pages waiting for their frame lookup, in batches by arrival time.

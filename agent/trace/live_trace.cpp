@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 #include "decode/decoder.h"
 #include "pagetrace/events.h"
 #include "proc/process_info.h"
+#include "proc/snapshot_reader.h"
 #include "util/error.h"
 
 #include <cstdlib>
@@ -33,8 +35,11 @@ constexpr uint64_t kPruneIntervalNs = 500'000'000;
 
 }  // namespace
 
-LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {
+LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler,
+                     SnapshotHandler snapshot_handler)
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      snapshot_handler_(std::move(snapshot_handler)) {
     // Targets first: a wrong pid or command is reported before any BPF work.
     for (pid_t pid : options_.pids) {
         auto tgid = thread_group_of(pid);
@@ -67,14 +72,42 @@ LiveTrace::LiveTrace(LiveTraceOptions options, RecordHandler handler)
     start_ns_ = monotonic_ns();
     tracer_.emplace(options_.tracer);
     drops_seen_.assign(tracer_->drops_per_cpu().size(), 0);
-    if (tracer_->tracks_frames()) frames_ = std::make_unique<FrameTracker>(*tracer_, monotonic_ns);
+    // Faulted pages are looked up in pagemap for the migration index and for
+    // anyone who wants snapshots (recordings, timelines).
+    if (tracer_->tracks_frames() || snapshot_handler_) {
+        frames_ = std::make_unique<FrameTracker>(*tracer_, monotonic_ns, tracer_->tracks_frames(),
+                                                 snapshot_handler_);
+    }
 }
 
 LiveTrace::~LiveTrace() = default;
 
 void LiveTrace::add_target(pid_t tgid) {
     tracer_->add_target(tgid, PT_TARGET_ACTIVE, process_comm(tgid));
-    if (frames_) frames_->seed_process(tgid);
+    snapshot_process(tgid, SnapshotKind::Attach);
+}
+
+void LiveTrace::snapshot_process(pid_t tgid, SnapshotKind kind) {
+    if (!frames_ && !snapshot_handler_) return;
+    PagemapSnapshot snap;
+    try {
+        snap = take_snapshot(tgid, kind, monotonic_ns());
+    } catch (const Error& e) {
+        spdlog::debug("snapshot of pid {}: {}", tgid, e.what());  // it exited meanwhile
+        return;
+    }
+    if (snap.partial) spdlog::debug("snapshot of pid {} cut short: it exited or exec'd", tgid);
+    if (frames_) frames_->seed(snap);
+    if (snapshot_handler_) snapshot_handler_(snap);
+}
+
+void LiveTrace::take_due_snapshots(uint64_t now) {
+    for (pid_t pid : exec_pending_) snapshot_process(pid, SnapshotKind::Exec);
+    exec_pending_.clear();
+    if (options_.snapshot_interval_ns && now - last_periodic_ns_ >= options_.snapshot_interval_ns) {
+        last_periodic_ns_ = now;
+        for (pid_t pid : tracer_->targets()) snapshot_process(pid, SnapshotKind::Periodic);
+    }
 }
 
 // Processes already running that --comm or --cgroup select; later ones join
@@ -121,7 +154,7 @@ void LiveTrace::add_attached_targets() {
             throw Error("process " + std::to_string(tgid) + " exited before tracing started");
         }
         // Pages it had before we came: their frames, so their migrations are ours.
-        if (frames_) frames_->seed_process(tgid);
+        snapshot_process(tgid, SnapshotKind::Attach);
         spdlog::info("tracing pid {} ({}){}", tgid, process_comm(tgid),
                      options_.tracer.follow_children ? " and the children it creates" : "");
     }
@@ -155,6 +188,11 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
         ++records_;
         if (frames_) frames_->observe(rec);
         handler_(rec);
+        if (snapshot_handler_ && rec.size() >= sizeof(pt_event_header)) {
+            pt_event_header hdr;
+            std::memcpy(&hdr, rec.data(), sizeof(hdr));
+            if (hdr.type == PT_EV_EXEC) exec_pending_.push_back(static_cast<pid_t>(hdr.tgid));
+        }
     });
 
     std::optional<LaunchedCommand> command;
@@ -169,10 +207,12 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     }
 
     uint64_t last_prune = monotonic_ns();
+    last_periodic_ns_ = last_prune;
     while (true) {
         ring.poll(options_.poll_interval_ms);
         report_new_drops();
         if (frames_ && frames_->has_pending()) frames_->resolve_pending(monotonic_ns());
+        if (snapshot_handler_) take_due_snapshots(monotonic_ns());
         if (*stop_signal) {
             result.stopped_by_signal = true;
             result.stop_signal = static_cast<int>(*stop_signal);
@@ -189,6 +229,11 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
     // Everything the kernel wrote before the end is still in the ring.
     ring.drain();
     report_new_drops();
+    if (snapshot_handler_) {
+        // Pages faulted just before the end, and the processes still running.
+        if (frames_ && frames_->has_pending()) frames_->resolve_pending(monotonic_ns(), true);
+        for (pid_t pid : tracer_->targets()) snapshot_process(pid, SnapshotKind::Final);
+    }
 
     if (result.stopped_by_signal) {
         // Ctrl-C reaches the command through the terminal; anything else we

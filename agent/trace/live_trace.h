@@ -31,6 +31,7 @@ struct LiveTraceOptions {
     std::string match_comm;           // --comm: processes with this name, now and later
     std::string cgroup_path;          // --cgroup: processes in this cgroup, now and later
     int poll_interval_ms = 10;
+    uint64_t snapshot_interval_ns = 0;  // --snapshot-interval: 0 for none
 };
 
 struct LiveTraceResult {
@@ -44,9 +45,14 @@ struct LiveTraceResult {
 class LiveTrace {
 public:
     using RecordHandler = std::function<void(std::span<const std::byte>)>;
+    using SnapshotHandler = std::function<void(const PagemapSnapshot&)>;
 
-    // Checks the targets, then loads and attaches the BPF programs.
-    LiveTrace(LiveTraceOptions options, RecordHandler handler);
+    // Checks the targets, then loads and attaches the BPF programs. With a
+    // snapshot handler, pagemap snapshots are taken (at attach, after exec,
+    // every snapshot_interval_ns, at the end, and of just-faulted pages) and
+    // handed over in stream order, between the records.
+    LiveTrace(LiveTraceOptions options, RecordHandler handler,
+              SnapshotHandler snapshot_handler = nullptr);
     LiveTrace(const LiveTrace&) = delete;
     LiveTrace& operator=(const LiveTrace&) = delete;
     ~LiveTrace();
@@ -67,6 +73,9 @@ private:
     void add_attached_targets();
     void add_selected_targets();
     void add_target(pid_t tgid);
+    // A full snapshot of `tgid` to the handler and the frame index.
+    void snapshot_process(pid_t tgid, SnapshotKind kind);
+    void take_due_snapshots(uint64_t now);
     bool open_ended() const {
         return !options_.match_comm.empty() || !options_.cgroup_path.empty();
     }
@@ -75,6 +84,9 @@ private:
 
     LiveTraceOptions options_;
     RecordHandler handler_;
+    SnapshotHandler snapshot_handler_;
+    std::vector<pid_t> exec_pending_;  // exec'd since the last loop: snapshot them
+    uint64_t last_periodic_ns_ = 0;
     uint64_t start_ns_ = 0;
     std::vector<pid_t> resolved_pids_;
     std::optional<Tracer> tracer_;

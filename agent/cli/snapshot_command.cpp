@@ -1,0 +1,37 @@
+#include "cli/snapshot_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include "output/output_stream.h"
+#include "output/snapshot_format.h"
+#include "proc/process_info.h"
+#include "proc/snapshot_reader.h"
+#include "trace/live_trace.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+int run_snapshot_command(const SnapshotOptions& options) {
+    const auto tgid = thread_group_of(options.pid);
+    if (!tgid || !process_running(*tgid)) {
+        throw Error("no running process with pid " + std::to_string(options.pid));
+    }
+    if (!pagemap_pfns_visible()) {
+        spdlog::warn("without CAP_SYS_ADMIN the kernel hides physical frames: pages are shown "
+                     "without them (run as root to see frames)");
+    }
+    const PagemapSnapshot snap = take_snapshot(*tgid, SnapshotKind::Attach, monotonic_ns());
+    if (snap.mappings.empty()) {
+        throw Error("cannot read the mappings of pid " + std::to_string(*tgid) +
+                    " (it exited, or it is a kernel thread, or you may not read it)");
+    }
+    OutputStream out;
+    try {
+        out.write(format_snapshot(snap, options.format, options.pages));
+        out.flush();
+    } catch (const OutputClosed&) {
+    }
+    return 0;
+}
+
+}  // namespace pagetrace

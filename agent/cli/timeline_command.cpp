@@ -1,0 +1,93 @@
+#include "cli/timeline_command.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "cli/recording_status.h"
+#include "decode/decoder.h"
+#include "output/output_stream.h"
+#include "record/record_reader.h"
+#include "record/recording_stream.h"
+#include "timeline/timeline_builder.h"
+#include "timeline/timeline_render.h"
+#include "util/error.h"
+
+namespace pagetrace {
+
+using namespace recording;
+
+int run_timeline_command(const TimelineOptions& options) {
+    RecordingReader reader(open_file_source(options.input_path), options.input_path,
+                           ReaderOptions{.skip_damaged = options.force});
+    const RecordingHeader& header = reader.header();
+    if (header.abi_version != PT_ABI_VERSION) {
+        throw Error(fmt::format(
+            "{} holds events in layout version {} (event ABI), this pagetrace decodes version {}: "
+            "use the pagetrace that recorded it ({})",
+            options.input_path, header.abi_version, PT_ABI_VERSION, header.agent_version));
+    }
+    for (const auto& note : reader.notes()) spdlog::info("{}", note);
+
+    std::optional<uint32_t> only_pid;
+    if (options.pids.size() == 1) only_pid = static_cast<uint32_t>(options.pids[0]);
+    TimelineBuilder timeline(options.histories
+                                 ? HistoryFilter::range(only_pid, options.range_start,
+                                                        options.range_end)
+                                 : HistoryFilter::none());
+    RecordingStream stream(reader);
+    Event event;
+    std::map<std::string, uint64_t> undecodable;
+    uint64_t events = 0, snapshots = 0;
+    for (auto item = stream.next(); item != RecordingStream::Item::End; item = stream.next()) {
+        if (item == RecordingStream::Item::Snapshot) {
+            timeline.add_snapshot(stream.snapshot());
+            ++snapshots;
+            continue;
+        }
+        if (auto err = decode_event(stream.record(), event)) {
+            ++undecodable[err->message];
+            continue;
+        }
+        timeline.add(event);
+        ++events;
+    }
+    for (const auto& [problem, count] : undecodable) {
+        spdlog::warn("{} record(s) could not be decoded and were skipped: {}", count, problem);
+    }
+
+    const auto wanted = [&](uint32_t pid) {
+        return options.pids.empty() ||
+               std::find(options.pids.begin(), options.pids.end(), static_cast<pid_t>(pid)) !=
+                   options.pids.end();
+    };
+    OutputStream out;
+    try {
+        if (options.histories) {
+            auto histories = timeline.page_histories();
+            std::erase_if(histories, [&](const PageHistory& h) { return !wanted(h.pid); });
+            if (histories.empty()) {
+                spdlog::warn("no page of {} in {:#x}-{:#x} appears in the recording",
+                             options.pids.empty() ? "any process" : "the selected processes",
+                             options.range_start, options.range_end);
+            }
+            out.write(format_page_histories(histories, options.format, header.start_ns));
+        } else {
+            auto summaries = timeline.summaries();
+            std::erase_if(summaries, [&](const ProcessSummary& s) { return !wanted(s.pid); });
+            out.write(format_summaries(summaries, options.format, header.start_ns));
+        }
+        out.flush();
+    } catch (const OutputClosed&) {
+        return 0;
+    }
+    spdlog::debug("{}", format_timeline_stats(timeline.stats()));
+    return report_recording_end(
+        reader, fmt::format("{} events and {} snapshots read", events, snapshots));
+}
+
+}  // namespace pagetrace
