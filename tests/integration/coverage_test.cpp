@@ -137,7 +137,9 @@ void CoverageTest::compaction_attempt(int attempt, size_t* changed_out) {
     std::map<uint64_t, std::vector<JsonObject>> moves;
     for (const auto& e : of_type(events, "migrate")) {
         EXPECT_EQ(e.num("pid"), held.pid);
-        EXPECT_EQ(e.num("by_pid"), getpid()) << "compaction ran in this test process";
+        // Another task did it (this test's compaction, kcompactd, or a direct
+        // compaction of the fragmenter), and the owner is credited.
+        EXPECT_NE(e.num("by_pid"), held.pid) << "the workload never migrates its own pages here";
         EXPECT_EQ(e.str("reason"), "compaction");
         EXPECT_EQ(e.num("order"), 0);
         moves[e.hex("addr")].push_back(e);
