@@ -32,7 +32,9 @@ struct SnapshotPage {
 
 struct PagemapSnapshot {
     uint32_t pid = 0;
-    uint64_t ts_ns = 0;  // CLOCK_MONOTONIC when the read began
+    // CLOCK_MONOTONIC when the read finished: each page shows its state at some
+    // moment before it (a fault before ts_ns may already be reflected).
+    uint64_t ts_ns = 0;
     SnapshotKind kind = SnapshotKind::Periodic;
     // PFNs are only visible to a reader with CAP_SYS_ADMIN; without it every
     // present page reads PFN 0, which is recorded as "unknown", never as a frame.

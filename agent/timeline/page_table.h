@@ -24,7 +24,9 @@ struct PageRecord {
     static constexpr uint64_t kDiscarded = uint64_t{1} << 59;   // madvise dropped it
     static constexpr uint64_t kSeenPresent = uint64_t{1} << 60; // a snapshot or migration saw it present
 
-    uint64_t first_touch_ns = 0;  // valid with kTouched
+    // With kTouched: the first touch. Before it, with kSeenPresent: when a
+    // snapshot first saw the page present.
+    uint64_t first_touch_ns = 0;
     uint64_t bits = 0;            // frame number | flags
 
     bool has(uint64_t flag) const { return (bits & flag) != 0; }

@@ -305,7 +305,15 @@ void TimelineBuilder::on_fault(Process& proc, const Event& event, const FaultDat
         return;
     }
     PageRecord& rec = proc.pages.get(vpn);
-    touch.first = !rec.has(PageRecord::kTouched) && !rec.has(PageRecord::kSeenPresent);
+    // A snapshot may have seen the page before this fault reached the stream
+    // although the fault came first (faults are drained from the kernel in
+    // batches): by the timestamps, it is still the first touch.
+    const bool seen_only_later = rec.has(PageRecord::kSeenPresent) &&
+                                 !rec.has(PageRecord::kTouched) &&
+                                 event.ts_ns <= rec.first_touch_ns;
+    touch.first = !rec.has(PageRecord::kTouched) &&
+                  (!rec.has(PageRecord::kSeenPresent) || seen_only_later);
+    if (seen_only_later && proc.present_without_fault > 0) --proc.present_without_fault;
     if (!rec.has(PageRecord::kTouched)) {
         rec.set(PageRecord::kTouched);
         rec.first_touch_ns = event.ts_ns;
@@ -705,6 +713,9 @@ void TimelineBuilder::observe_present(Process& proc, const PagemapSnapshot& snap
         set_resident(proc, rec);
         rec.clear(PageRecord::kDiscarded);
         note = true;
+    }
+    if (!rec.has(PageRecord::kSeenPresent) && !rec.has(PageRecord::kTouched)) {
+        rec.first_touch_ns = snap.ts_ns;  // until a fault: when a snapshot first saw it
     }
     rec.set(PageRecord::kSeenPresent);
     if (pfn_known) {

@@ -183,6 +183,7 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
             i = j;
         }
         resolved += pages.size();
+        snap.ts_ns = now_ns_();  // the read has finished
         if (on_targeted_ && !snap.pages.empty()) on_targeted_(snap);
     }
     flush_bpf_updates();

@@ -89,6 +89,8 @@ void LiveTrace::add_target(pid_t tgid) {
 
 void LiveTrace::snapshot_process(pid_t tgid, SnapshotKind kind) {
     if (!frames_ && !snapshot_handler_) return;
+    // Events up to now go into the stream first, so the snapshot follows them.
+    if (ring_) ring_->drain();
     PagemapSnapshot snap;
     try {
         snap = take_snapshot(tgid, kind, monotonic_ns());
@@ -96,6 +98,7 @@ void LiveTrace::snapshot_process(pid_t tgid, SnapshotKind kind) {
         spdlog::debug("snapshot of pid {}: {}", tgid, e.what());  // it exited meanwhile
         return;
     }
+    snap.ts_ns = monotonic_ns();  // the read has finished
     if (snap.partial) spdlog::debug("snapshot of pid {} cut short: it exited or exec'd", tgid);
     if (frames_) frames_->seed(snap);
     if (snapshot_handler_) snapshot_handler_(snap);
@@ -194,6 +197,12 @@ LiveTraceResult LiveTrace::run(const volatile std::sig_atomic_t* stop_signal) {
             if (hdr.type == PT_EV_EXEC) exec_pending_.push_back(static_cast<pid_t>(hdr.tgid));
         }
     });
+
+    ring_ = &ring;
+    struct ForgetRing {
+        RingConsumer*& ring;
+        ~ForgetRing() { ring = nullptr; }
+    } forget_ring{ring_};
 
     std::optional<LaunchedCommand> command;
     if (!options_.command.empty()) {

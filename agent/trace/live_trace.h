@@ -91,6 +91,7 @@ private:
     std::vector<pid_t> resolved_pids_;
     std::optional<Tracer> tracer_;
     std::unique_ptr<FrameTracker> frames_;
+    class RingConsumer* ring_ = nullptr;  // while run() drains it
     std::vector<uint64_t> drops_seen_;
     uint64_t records_ = 0;
     uint64_t lost_ = 0;

@@ -34,6 +34,12 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static volatile pid_t child_pid;
+
+static void forward_signal(int sig) {
+    if (child_pid > 0) kill(child_pid, sig);
+}
+
 struct sample {
     int valid;
     double user_s, sys_s;
@@ -88,9 +94,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "runstat: cannot run %s: %s\n", argv[2], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
-    // While CMD runs, signals meant for it (Ctrl-C) are its business.
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+    // A stop request for runstat (Ctrl-C, timeout(1)'s SIGTERM) is passed on
+    // to CMD, which ends as it would have alone; runstat still reports it.
+    child_pid = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     struct sample s = {0};
     int status = 0, first = 1;
