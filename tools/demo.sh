@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Quick start, part one: installs what is missing, builds, and traces the
-# bundled demo workload live. Extra arguments go to `pagetrace trace`
-# (e.g. --format json). Needs root (BPF).
+# Quick start, part one: installs what is missing, builds, and shows what the
+# memory manager does to the bundled demo workload, page by page:
+#   1. records it with pagetrace (the demo maps a buffer, touches it, write-
+#      protects and discards parts of it, forks, and has the kernel compact
+#      memory so some of its pages move to other frames),
+#   2. prints the memory events of the recording,
+#   3. prints the per-process timeline summary,
+#   4. prints the full history of one page: mapped, first touched, its frame,
+#      moved from which frame to which, flushed, unmapped.
+# Extra arguments go to `pagetrace record`. Needs root (BPF, and compaction).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PAGETRACE_BUILD_DIR:-$root/build}"
@@ -10,5 +17,37 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 "$root/tools/build.sh"
-echo "demo: pagetrace trace $* -- $build/workloads/demo" >&2
-exec "$build/pagetrace" trace "$@" -- "$build/workloads/demo"
+pt="$build/pagetrace"
+work="$(mktemp -d /tmp/pagetrace-demo-XXXXXX)"
+cleanup() { [ -n "${frag_pid:-}" ] && kill "$frag_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Compaction moves pages only out of fragmented memory: an untraced helper
+# fills 2 GiB and frees every other page; the demo ends it before compacting.
+"$build/workloads/touch_pages" --pages 524288 --free-every-other --hold \
+  --report "$work/fragmenter.txt" >/dev/null 2>&1 &
+frag_pid=$!
+for _ in $(seq 300); do grep -q held "$work/fragmenter.txt" 2>/dev/null && break; sleep 0.05; done
+
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+section "pagetrace record -o demo.ptr -- demo"
+"$pt" record -o "$work/demo.ptr" "$@" -- "$build/workloads/demo" --fragmenter "$frag_pid" \
+  2> "$work/record.err" | tee "$work/demo.out" || { cat "$work/record.err" >&2; exit 1; }
+grep '^pagetrace' "$work/record.err" >&2
+
+section "pagetrace replay demo.ptr --events mmap,munmap,mprotect,madvise,fork,exec,exit"
+"$pt" replay "$work/demo.ptr" --events mmap,munmap,mprotect,madvise,fork,exec,exit
+count() { "$pt" replay "$work/demo.ptr" --events "$1" | tail -n +2 | wc -l; }
+section "pagetrace replay demo.ptr --events migrate,migrate_batch | head"
+"$pt" replay "$work/demo.ptr" --events migrate,migrate_batch | head -8
+echo "... in all: $(count fault) fault, $(count tlb_flush) tlb_flush, $(count migrate) migrate" \
+     "events (see them all with pagetrace replay)"
+
+section "pagetrace timeline demo.ptr"
+"$pt" timeline "$work/demo.ptr"
+
+page="$(sed -n 's/.*page \(0x[0-9a-f]*\) moved from frame.*/\1/p' "$work/demo.out" | head -1)"
+[ -n "$page" ] || page="$(sed -n 's/.*buffer of [0-9]* pages at \(0x[0-9a-f]*\).*/\1/p' "$work/demo.out")"
+section "pagetrace timeline demo.ptr --addr $page"
+"$pt" timeline "$work/demo.ptr" --addr "$page"
