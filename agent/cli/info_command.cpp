@@ -25,20 +25,6 @@ namespace {
 
 constexpr size_t kMaxProcessesListed = 20;
 
-// Text from the file goes to a terminal: control characters as \xNN.
-std::string printable(std::string_view text) {
-    std::string out;
-    for (char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out += ch;
-        }
-    }
-    return out;
-}
-
 // A command line as a shell would take it back.
 std::string shell_line(const std::vector<std::string>& args) {
     std::string out;

@@ -1,4 +1,5 @@
 #include "cli/recording_status.h"
+#include "pagetrace/events.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -33,6 +34,17 @@ int report_recording_end(const RecordingReader& reader, const std::string& done)
         return kExitFailure;
     }
     return kExitFailure;
+}
+
+void require_decodable_events(const recording::RecordingReader& reader) {
+    const recording::RecordingHeader& header = reader.header();
+    if (header.abi_version != PT_ABI_VERSION) {
+        throw Error(fmt::format(
+            "{} holds events in layout version {} (event ABI), this pagetrace decodes version {}: "
+            "read it with the pagetrace that recorded it ({}); `pagetrace info` still reads it",
+            reader.name(), header.abi_version, PT_ABI_VERSION, header.agent_version));
+    }
+    for (const auto& note : reader.notes()) spdlog::info("{}", note);
 }
 
 }  // namespace pagetrace

@@ -15,4 +15,8 @@ namespace pagetrace {
 // ("1234 events printed").
 int report_recording_end(const recording::RecordingReader& reader, const std::string& done);
 
+// Throws Error if the recording's events are in another ABI layout than this
+// pagetrace decodes; logs the reader's notes (newer minor version, ...).
+void require_decodable_events(const recording::RecordingReader& reader);
+
 }  // namespace pagetrace

@@ -20,14 +20,8 @@ using namespace recording;
 int run_replay_command(const ReplayOptions& options) {
     RecordingReader reader(open_file_source(options.input_path), options.input_path,
                            ReaderOptions{.skip_damaged = options.force});
+    require_decodable_events(reader);
     const RecordingHeader& header = reader.header();
-    if (header.abi_version != PT_ABI_VERSION) {
-        throw Error(fmt::format(
-            "{} holds events in layout version {} (event ABI), this pagetrace decodes version {}: "
-            "replay it with the pagetrace that recorded it ({}); `pagetrace info` still reads it",
-            options.input_path, header.abi_version, PT_ABI_VERSION, header.agent_version));
-    }
-    for (const auto& note : reader.notes()) spdlog::info("{}", note);
 
     std::unique_ptr<OutputStream> out = options.output_path.empty()
                                             ? std::make_unique<OutputStream>()

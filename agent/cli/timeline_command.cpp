@@ -24,14 +24,8 @@ using namespace recording;
 int run_timeline_command(const TimelineOptions& options) {
     RecordingReader reader(open_file_source(options.input_path), options.input_path,
                            ReaderOptions{.skip_damaged = options.force});
+    require_decodable_events(reader);
     const RecordingHeader& header = reader.header();
-    if (header.abi_version != PT_ABI_VERSION) {
-        throw Error(fmt::format(
-            "{} holds events in layout version {} (event ABI), this pagetrace decodes version {}: "
-            "use the pagetrace that recorded it ({})",
-            options.input_path, header.abi_version, PT_ABI_VERSION, header.agent_version));
-    }
-    for (const auto& note : reader.notes()) spdlog::info("{}", note);
 
     std::optional<uint32_t> only_pid;
     if (options.pids.size() == 1) only_pid = static_cast<uint32_t>(options.pids[0]);

@@ -145,6 +145,22 @@ const char* migrate_mode_name(uint32_t mode) {
     return "unknown";
 }
 
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+            out += buf;
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 std::string hex(uint64_t value) {
     char buf[24];
     std::snprintf(buf, sizeof(buf), "0x%" PRIx64, value);

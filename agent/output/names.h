@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "decode/event.h"
 
@@ -20,6 +21,10 @@ std::string human_size(uint64_t bytes);
 
 // "0x7f0012345000"
 std::string hex(uint64_t value);
+
+// Text for a terminal or a line-oriented file: control characters (a thread
+// may name itself "a\nb") as \xNN, so one record stays one line.
+std::string printable(std::string_view text);
 
 // "read", "write", "exec" ("unknown" when the source has no error code)
 const char* access_name(Access access);

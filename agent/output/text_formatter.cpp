@@ -15,22 +15,6 @@ std::string range_text(uint64_t addr, uint64_t len) {
     return fmt::format("{}-{} {}", hex(addr), hex(addr + len), human_size(len));
 }
 
-// Control characters would break the one-event-per-line promise (a thread
-// may name itself "a\nb"): show them as \xNN.
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out += ch;
-        }
-    }
-    return out;
-}
-
 // "850 ns", "12.3 us", "4.56 ms"
 std::string duration_text(uint64_t ns) {
     if (ns < 1000) return fmt::format("{} ns", ns);

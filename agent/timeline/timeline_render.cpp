@@ -19,20 +19,6 @@ std::string seconds_text(uint64_t ts_ns, uint64_t base_ns) {
     return fmt::format("{:.6f}", (static_cast<double>(ts_ns) - static_cast<double>(base_ns)) / 1e9);
 }
 
-// Control characters would break the layout: \xNN, as the event formatter does.
-std::string printable(std::string_view text) {
-    std::string out;
-    for (char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out += ch;
-        }
-    }
-    return out;
-}
-
 // exit status -> (code, signal name or "")
 std::pair<uint32_t, std::string> exit_code(uint32_t status) {
     const uint32_t sig = status & 0x7f;
