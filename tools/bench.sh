@@ -3,10 +3,11 @@
 # `bpftrace` on what a tracer promises, not changing what it measures and
 # losing nothing. One command runs every benchmark and prints markdown tables:
 #
-#   overhead   three bundled workloads (fault storm, mmap/munmap/mprotect churn,
-#              compaction-driven migration), each untraced, under `pagetrace
-#              trace --format json`, `pagetrace record`, `perf record` and
-#              `bpftrace` on the same tracepoints, interleaved: runtime ratio,
+#   overhead   bundled workloads (fault storm, mmap/munmap/mprotect churn,
+#              compaction-driven migration, migration by memory offlining),
+#              each untraced, under `pagetrace trace --format json`,
+#              `pagetrace record`, `perf record` and `bpftrace` on the same
+#              tracepoints, interleaved: runtime ratio,
 #              events captured vs caused, drops, bytes/event on disk, the
 #              tracer's own CPU time and peak RSS
 #   capture    fault storm with 1..4 threads: the largest event rate drained
@@ -33,7 +34,8 @@ options:
   --quick              fewer runs (3) and smaller workloads
   --runs N             interleaved runs per mode in the overhead section (default 5)
   --sections LIST      any of overhead,capture,snapshot,replay,rss (default: all)
-  --workloads LIST     overhead workloads: fault_storm,mmap_churn,compaction (default: all)
+  --workloads LIST     overhead workloads: fault_storm,mmap_churn,compaction,
+                       memory_offline (default: all)
   --modes LIST         overhead modes: untraced,trace,record,perf,bpftrace (default: all)
   --build DIR          build directory (default: $repo_root/build); the targets
                        the suite needs are built there first
@@ -57,7 +59,7 @@ orig_args=("$@")
 quick=0
 runs=""
 sections="overhead,capture,snapshot,replay,rss"
-workloads="fault_storm,mmap_churn,compaction"
+workloads="fault_storm,mmap_churn,compaction,memory_offline"
 modes="untraced,trace,record,perf,bpftrace"
 build_dir="$repo_root/build"
 do_build=1
@@ -90,7 +92,7 @@ for s in ${sections//,/ }; do
     in_list "$s" "overhead,capture,snapshot,replay,rss" || die "unknown section '$s'"
 done
 for w in ${workloads//,/ }; do
-    in_list "$w" "fault_storm,mmap_churn,compaction" || die "unknown workload '$w'"
+    in_list "$w" "fault_storm,mmap_churn,compaction,memory_offline" || die "unknown workload '$w'"
 done
 for m in ${modes//,/ }; do
     in_list "$m" "untraced,trace,record,perf,bpftrace" || die "unknown mode '$m'"
@@ -105,6 +107,8 @@ if ((quick)); then
     storm_args=(--mib 128 --iterations 4)         # 131,072 faults
     churn_args=(--pages 16 --iterations 5000)      # 25,000 VMA syscalls, 80,000 faults
     compact_pages=131072                           # 512 MiB touched, half kept
+    offline_pages=65536                            # 256 MiB held
+    offline_blocks=2                               # memory blocks offlined per run
     capture_args=(--mib 128 --iterations 2)        # 65,536 faults per thread
     capture_runs=2
     snapshot_gib=2
@@ -116,6 +120,8 @@ else
     storm_args=(--mib 256 --iterations 4)          # 262,144 faults
     churn_args=(--pages 16 --iterations 10000)     # 60,000 VMA syscalls, 160,000 faults
     compact_pages=131072
+    offline_pages=65536
+    offline_blocks=3
     capture_args=(--mib 256 --iterations 4)        # 262,144 faults per thread
     capture_runs=3
     snapshot_gib=4
@@ -184,8 +190,19 @@ for m in untraced trace record perf bpftrace; do
     active_modes+=("$m")
 done
 
+if in_list memory_offline "$workloads" && in_list overhead "$sections" &&
+    ! { [[ -r /sys/devices/system/memory/block_size_bytes ]] &&
+        [[ -w $(compgen -G "/sys/devices/system/memory/memory*/online" | head -n1) ]]; }; then
+    peer_notes+=("memory_offline workload skipped: this kernel offers no memory hotplug (/sys/devices/system/memory/memory*/online)")
+    workloads=$(tr ',' '\n' <<<"$workloads" | grep -vx memory_offline | paste -sd, -)
+fi
+
 work=$(mktemp -d /tmp/pagetrace-bench.XXXXXX)
 cleanup() {
+    # A memory block the memory_offline workload took offline comes back.
+    if [[ -s "$work/offlined-block" ]]; then
+        echo 1 >"/sys/devices/system/memory/memory$(cat "$work/offlined-block")/online" 2>/dev/null || true
+    fi
     local pids
     pids=$(jobs -p)
     [[ -z "$pids" ]] || kill $pids 2>/dev/null || true
@@ -202,6 +219,7 @@ fi
 
 # ---------------------------------------------------------------- helpers
 now() { date +%s.%N; }
+thousands() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }; print s r }'; }
 kv() { sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null | head -n1; } # kv FILE KEY
 cpu_busy_percent() { # over one second, all CPUs, from /proc/stat
     local a b
@@ -296,7 +314,6 @@ counts() {
             # An aggregated section, then one per event ("tlb:tlb_flush stats:").
             $2 == "stats:" && $1 != "Aggregated" { ev = $1; next }
             $1 == "Aggregated" { ev = "" }
-            ev == "" && $1 == "LOST_SAMPLES" && $2 == "events:" { agg_lost += $3 }
             ev == "" && $1 == "LOST" && $2 == "events:" { lost_records += $3 }
             ev != "" && $1 == "SAMPLE" && $2 == "events:" {
                 n = $3; t = ""
@@ -310,11 +327,12 @@ counts() {
             }
             ev != "" && $1 == "LOST_SAMPLES" && $2 == "events:" { lost_samples += $3 }
             END {
+                # Per event, LOST_SAMPLES is the count of samples lost (perf
+                # reads it from the kernel at the end). Without it (older
+                # perf), the PERF_RECORD_LOST records carry the counts, which
+                # --stats does not sum: the caller adds them (perf_lost_records).
                 lost_samples += 0
-                if (!lost_samples) lost_samples = agg_lost + 0
-                # PERF_RECORD_LOST records carry counts that --stats does not
-                # sum; the caller adds them (perf_lost_records).
-                if (lost_records) lost_samples = lost_samples "+R"
+                if (!lost_samples && lost_records) lost_samples = "0+R"
                 out = ""
                 for (t in c) out = out " " t "=" c[t]
                 printf "events=%d lost=%s bytes=%s%s\n", total, lost_samples, bytes, out
@@ -344,12 +362,19 @@ perf_lost_records() {
     line=$(cat)
     if [[ "$line" == *"lost="*"+R"* ]]; then
         n=$(perf report -D -i "$1" 2>/dev/null |
-            sed -n 's/.*PERF_RECORD_LOST.* lost:* *\([0-9][0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+            sed -n 's/.*PERF_RECORD_LOST: .* lost:\([0-9][0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
         local base
         base=$(sed -n 's/.*lost=\([0-9]*\)+R.*/\1/p' <<<"$line")
         line=$(sed "s/lost=[0-9]*+R/lost=$((${base:-0} + n))/" <<<"$line")
     fi
     echo "$line"
+}
+
+# The issue's goals, filled in as sections run and printed at the end.
+goals="$work/goals.txt"
+: >"$goals"
+goal() { # goal WHAT TARGET MEASURED MET(yes|no)
+    printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$([[ $4 == yes ]] && echo met || echo "**missed**")" >>"$goals"
 }
 
 results="$work/runs.txt"
@@ -366,6 +391,42 @@ sum_keys() { # sum_keys "k=v ..." KEY... (missing keys count 0)
     echo "$total"
 }
 
+# ---------------------------------------------------------------- migration by memory offlining
+# Offlining a memory block migrates every movable page out of it (reason
+# memory_hotplug): unlike compaction, which moves nothing once memory is
+# compact, this moves a known set of pages every time. The blocks holding most
+# of the workload's pages are offlined one at a time and onlined again at once;
+# a block the kernel refuses (unmovable pages in it) is skipped.
+mem_sys=/sys/devices/system/memory
+# offline_workload_blocks REPORT: sets offline_seconds, the time spent offlining.
+# The block being offlined is noted in $work/offlined-block until it is online
+# again, so that an interrupted run still puts it back (cleanup).
+offline_workload_blocks() {
+    local report=$1 block_pages blk tried=0 done_blocks=0 t0 t1
+    offline_seconds=0
+    block_pages=$(($(sed 's/^/0x/' "$mem_sys/block_size_bytes") / 4096))
+    for blk in $(awk -v bp="$block_pages" '$1 == "pfn" && $2 == "before" && $4 > 0 { n[int($4 / bp)]++ }
+                 END { for (b in n) print n[b], b }' "$report" | sort -rn | awk '{ print $2 }'); do
+        ((tried < 8 && done_blocks < offline_blocks)) || break
+        [[ -w "$mem_sys/memory$blk/online" && $(cat "$mem_sys/memory$blk/online") == 1 ]] || continue
+        ((++tried))
+        echo "$blk" >"$work/offlined-block"
+        t0=$(now)
+        if timeout 20 sh -c "echo 0 > $mem_sys/memory$blk/online" 2>/dev/null; then
+            t1=$(now)
+            offline_seconds=$(awk -v a="$t0" -v b="$t1" -v s="$offline_seconds" 'BEGIN { printf "%.6f", s + b - a }')
+            ((++done_blocks))
+        fi
+        # Online again at once (a refused offline leaves it online already).
+        if [[ $(cat "$mem_sys/memory$blk/online") != 1 ]]; then
+            echo 1 >"$mem_sys/memory$blk/online" ||
+                note "warning: could not online memory block $blk again: echo 1 > $mem_sys/memory$blk/online"
+        fi
+        rm -f "$work/offlined-block"
+    done
+    ((done_blocks > 0)) || note "warning: no memory block holding the workload could be offlined"
+}
+
 # ---------------------------------------------------------------- overhead
 # run_overhead_once WORKLOAD MODE RUN (RUN < 0: warm-up, not kept)
 run_overhead_once() {
@@ -378,28 +439,37 @@ run_overhead_once() {
     mmap_churn) cmd=("$wl/mmap_churn" "${churn_args[@]}" --report "$p.report") ;;
     compaction)
         cmd=("$wl/touch_pages" --pages "$compact_pages" --free-every-other --hold --report "$p.report")
-        scope="-a" # migrations run in the compacting task, not in the workload
+        scope="-a" # migrations run in the migrating task, not in the workload
+        ;;
+    memory_offline)
+        cmd=("$wl/touch_pages" --pages "$offline_pages" --hold --report "$p.report")
+        scope="-a"
         ;;
     esac
-    local inner="" migrated=- cstart cend
+    local inner="" migrated=- mstart mend
     start_traced "$mode" "$p" "$scope" "${cmd[@]}"
-    if [[ $w == compaction ]]; then
+    if [[ $w == compaction || $w == memory_offline ]]; then
         if ! wait_for_text "$p.report" '^held' 120 "$bg"; then
             kill -TERM "$bg" 2>/dev/null || true
             finish_traced "$p" || true
-            die "compaction workload did not reach its hold point ($mode)"
+            die "$w workload did not reach its hold point ($mode)"
         fi
         # The agent looks frames up 250 ms after the faults (its settle
         # delay); every mode waits the same.
         sleep 1
         local m0 m1 wpid
         m0=$(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat)
-        cstart=$(now)
-        echo 1 >/proc/sys/vm/compact_memory
-        cend=$(now)
+        mstart=$(now)
+        if [[ $w == compaction ]]; then
+            echo 1 >/proc/sys/vm/compact_memory
+            mend=$(now)
+            inner=$(awk -v a="$mstart" -v b="$mend" 'BEGIN { printf "%.6f", b - a }')
+        else
+            offline_workload_blocks "$p.report"
+            inner=$offline_seconds
+        fi
         m1=$(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat)
         migrated=$((m1 - m0))
-        inner=$(awk -v a="$cstart" -v b="$cend" 'BEGIN { printf "%.6f", b - a }')
         wpid=$(awk '$1 == "held" { print $2; exit }' "$p.report")
         kill -USR2 "$wpid"
     fi
@@ -419,7 +489,7 @@ run_overhead_once() {
         caused=$(($(kv "$p.report" syscalls) + $(kv "$p.report" pages_touched)))
         captured=$(sum_keys "$c" fault mmap munmap mprotect madvise mremap)
         ;;
-    compaction)
+    compaction | memory_offline)
         caused=$(awk '$1 == "pfn" && $2 == "before" { b[$3] = $4 }
             $1 == "pfn" && $2 == "after" && b[$3] != $4 { n++ } END { print n + 0 }' "$p.report")
         captured=$(get "$c" migrate)
@@ -471,10 +541,10 @@ overhead_table() { # overhead_table WORKLOAD
             if (num(u) && num(s)) add(m ",cpu", u + s)
             add(m ",hwm", field($0, "hwm"))
             if (num(field($0, "bytes")) && field($0, "events") > 0) add(m ",bpe", field($0, "bytes") / field($0, "events"))
-            if (w == "compaction" && field($0, "migrated") > 0) add(m ",uspp", 1e6 * field($0, "inner") / field($0, "migrated"))
+            if ((w == "compaction" || w == "memory_offline") && field($0, "migrated") > 0) add(m ",uspp", 1e6 * field($0, "inner") / field($0, "migrated"))
         }
         END {
-            what = w == "compaction" ? "compaction s" : "workload s"
+            what = w == "compaction" ? "compaction s" : w == "memory_offline" ? "offlining s" : "workload s"
             printf "| mode | %s, median (min–max) | × untraced | wall s, median | × untraced | events/run | captured / caused | lost, all runs | bytes/event on disk | tracer CPU s/run | tracer peak RSS MiB |\n", what
             print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             base = med(L["untraced,inner"]); basew = med(L["untraced,wall"])
@@ -494,7 +564,7 @@ overhead_table() { # overhead_table WORKLOAD
                 hwm = (m == "untraced" || L[m ",hwm"] == "") ? "–" : sprintf("%.1f", mx(L[m ",hwm"]) / 1024)
                 printf "| %s | %.3f (%.3f–%.3f) | %s | %.3f | %s | %s | %s | %s | %s | %s | %s |\n", m, r, mn(L[m ",inner"]), mx(L[m ",inner"]), ratio, rw, ratiow, ev, cc, lo, bpe, cpu, hwm
             }
-            if (w == "compaction") {
+            if (w == "compaction" || w == "memory_offline") {
                 print ""
                 print "| mode | pages migrated system-wide/run, median | µs per migrated page, median | × untraced |"
                 print "|---|---:|---:|---:|"
@@ -503,7 +573,7 @@ overhead_table() { # overhead_table WORKLOAD
                     m = M[i]
                     if (L[m ",uspp"] == "") continue
                     u = med(L[m ",uspp"])
-                    printf "| %s | %s | %.2f | %s |\n", m, thousands(med(L[m ",migrated"])), u, b > 0 ? sprintf("%.2f×", u / b) : "–"
+                    printf "| %s | %s | %.2f | %s |\n", m, thousands(med(L[m ",migrated"])), u, (b > 0 ? sprintf("%.2f×", u / b) : "–")
                 }
             }
         }' "$results" | label_rows
@@ -566,10 +636,31 @@ section_overhead() {
             echo "happen in the compacting task) and bpftrace see every migration of the system,"
             echo "unattributed, so their counts include other processes' pages."
             ;;
+        memory_offline)
+            echo "### Migration by memory offlining: \`touch_pages --pages $offline_pages --hold\`, then the $offline_blocks memory blocks holding most of its pages offlined and onlined again"
+            echo
+            echo "Compaction moves nothing once memory is compact, so it moves few and varying pages;"
+            echo "taking a memory block offline migrates every movable page out of it (reason"
+            echo "memory_hotplug), a known set each time. The workload maps $((offline_pages / 256)) MiB and holds it; 1 s later the"
+            echo "harness offlines the $offline_blocks blocks ($(($(sed 's/^/0x/' /sys/devices/system/memory/block_size_bytes 2>/dev/null || echo 0) / 1048576)) MiB each) holding most of its pages, one at a time, each"
+            echo "onlined again at once (timed: \"offlining s\"). Caused and captured as for compaction."
+            ;;
         esac
         echo
         overhead_table "$w"
         echo
+        if [[ $w == fault_storm ]] && in_list record "$(printf "%s," "${active_modes[@]}")"; then
+            local g
+            g=$(awk "$AWK_STATS"'
+                field($0, "wl") == "fault_storm" { m = field($0, "mode"); add(m ",inner", field($0, "inner")); add(m ",lost", field($0, "lost"))
+                    if (num(field($0, "bytes")) && field($0, "events") > 0) add(m ",bpe", field($0, "bytes") / field($0, "events")) }
+                END { printf "%.2f %d %.1f", med(L["record,inner"]) / med(L["untraced,inner"]), sum(L["record,lost"]), med(L["record,bpe"]) }' "$results")
+            read -r g_ratio g_lost g_bpe <<<"$g"
+            goal "fault storm recorded to a file, every event type on: runtime vs untraced; drops at default settings" \
+                "≤ 1.10×; 0" "${g_ratio}×; $g_lost" "$(awk -v r="$g_ratio" -v l="$g_lost" 'BEGIN { print ((r + 0 <= 1.10 && l + 0 == 0) ? "yes" : "no") }')"
+            goal "bytes per event on disk (\`record\`, fault storm)" "≤ 24" "$g_bpe" \
+                "$(awk -v b="$g_bpe" 'BEGIN { print ((b + 0 <= 24) ? "yes" : "no") }')"
+        fi
     done
 }
 
@@ -584,6 +675,14 @@ section_capture() {
     echo
     local cap="$work/capture.txt"
     : >"$cap"
+    # The agent's fixed cost (start-up, loading and attaching BPF, teardown),
+    # taken off its CPU time before dividing events by it.
+    local fixed_cpu i
+    for i in 1 2 3; do
+        "$runstat" "$work/fixed.$i.stat" "$pt" record --force -o "$work/fixed.ptr" -- /bin/true >/dev/null 2>&1 ||
+            die "pagetrace record -- /bin/true failed"
+    done
+    fixed_cpu=$(for i in 1 2 3; do awk '{ for (k = 1; k <= NF; ++k) { split($k, kv, "="); v[kv[1]] = kv[2] } print v["user_s"] + v["sys_s"] }' "$work/fixed.$i.stat"; done | sort -g | sed -n 2p)
     for t in 1 2 3 4; do
         note "capture: $t thread(s)"
         for ((r = 0; r < capture_runs; ++r)); do
@@ -597,7 +696,7 @@ section_capture() {
             done
         done
     done
-    awk "$AWK_STATS"'
+    awk -v fixed="$fixed_cpu" "$AWK_STATS"'
         {
             k = field($0, "threads") "," field($0, "mode"); T[field($0, "threads")] = 1
             add(k ",inner", field($0, "inner")); add(k ",events", field($0, "events")); add(k ",lost", field($0, "lost"))
@@ -606,6 +705,7 @@ section_capture() {
             if (num(field($0, "events")) && field($0, "inner") > 0) add(k ",rate", field($0, "events") / field($0, "inner"))
         }
         END {
+            printf "Agent CPU of an empty run (`pagetrace record -- /bin/true`: start-up, BPF load, teardown): %.2f s; it is subtracted before computing consumer throughput.\n\n", fixed
             print "| threads | mode | events/run | workload s | × untraced | events/s | lost, all runs | agent CPU s/run | consumer events per CPU-s |"
             print "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
             best = 0
@@ -617,12 +717,12 @@ section_capture() {
                     k = t "," M[i]
                     if (L[k ",inner"] == "") continue
                     r = med(L[k ",inner"]); ev = med(L[k ",events"]); lost = sum(L[k ",lost"]); rate = med(L[k ",rate"]); cpu = med(L[k ",cpu"])
-                    printf "| %d | %s | %s | %.3f | %s | %.2f M | %s | %.2f | %s |\n", t, M[i], thousands(ev), r, base > 0 ? sprintf("%.2f×", r / base) : "–", rate / 1e6, thousands(lost), cpu, cpu > 0 ? sprintf("%.2f M", ev / cpu / 1e6) : "–"
+                    printf "| %d | %s | %s | %.3f | %s | %.2f M | %s | %.2f | %s |\n", t, M[i], thousands(ev), r, (base > 0 ? sprintf("%.2f×", r / base) : "–"), rate / 1e6, thousands(lost), cpu, (cpu - fixed > 0 ? sprintf("%.2f M", ev / (cpu - fixed) / 1e6) : "–")
                     if (lost == 0 && rate > best) { best = rate; bt = t; bm = M[i] }
                 }
             }
             print ""
-            if (best > 0) printf "Largest event rate drained with zero loss: **%.2f M events/s** (%d thread%s, %s).\n", best / 1e6, bt, bt > 1 ? "s" : "", bm
+            if (best > 0) printf "Largest event rate drained with zero loss: **%.2f M events/s** (%d thread%s, %s).\n", best / 1e6, bt, (bt > 1 ? "s" : ""), bm
             else print "Every configuration lost events."
         }' "$cap"
     echo
@@ -646,6 +746,11 @@ section_snapshot() {
             die "snapshot_bench failed"
         # Its rows: | method | median s | GiB mapped / s | pages found |
         sed -n '/^| [a-zA-Z]/p' <<<"$out" | grep -v '^| method' | sed "s/^| /| $pct% | /"
+        # Best method's GiB/s for the goal.
+        local best
+        best=$(sed -n '/^| [a-zA-Z]/p' <<<"$out" | grep -v '^| method' | awk -F'|' '$4 + 0 > b { b = $4 + 0 } END { printf "%.0f", b }')
+        goal "snapshot rate, $pct% of a ${snapshot_gib} GiB mapping present (4 KiB pages), one thread" "≥ 100 GiB/s" "$best GiB/s" \
+            "$(awk -v b="$best" 'BEGIN { print ((b + 0 >= 100) ? "yes" : "no") }')"
     done
     echo
 }
@@ -661,7 +766,7 @@ section_replay() {
     local events size
     events=$("$pt" info "$p.ptr" | awk '$1 == "events" { gsub(/[^0-9]/, "", $2); print $2; exit }')
     size=$(stat -c %s "$p.ptr")
-    echo "\`pagetrace record -o FILE -- fault_storm ${replay_args[*]}\`: $(printf "%'d" "$events") events, $(awk -v s="$size" 'BEGIN { printf "%.1f MiB", s / 1048576 }') on disk"
+    echo "\`pagetrace record -o FILE -- fault_storm ${replay_args[*]}\`: $(thousands "$events") events, $(awk -v s="$size" 'BEGIN { printf "%.1f MiB", s / 1048576 }') on disk"
     echo "($(awk -v s="$size" -v e="$events" 'BEGIN { printf "%.1f", s / e }') bytes/event). Each command $replay_runs times, interleaved, median; output to /dev/null."
     echo
     local labels=("replay FILE --format json" "replay FILE --format text" "info FILE")
@@ -698,9 +803,13 @@ section_replay() {
             for (i = 1; i < n; ++i) {
                 c = i - 1; if (L[c ",wall"] == "") continue
                 w = med(L[c ",wall"])
-                printf "| `pagetrace %s%s` | %.3f | %.1f M | %.1f |\n", lab[i], lab[i] ~ /^info/ ? "" : " > /dev/null", w, events / w / 1e6, mx(L[c ",hwm"]) / 1024
+                printf "| `pagetrace %s%s` | %.3f | %.1f M | %.1f |\n", lab[i], (lab[i] ~ /^info/ ? "" : " > /dev/null"), w, events / w / 1e6, mx(L[c ",hwm"]) / 1024
             }
         }' "$rr"
+    local json_rate
+    json_rate=$(awk -v events="$events" "$AWK_STATS"'field($0, "cmd") == "0" { add("w", field($0, "wall")) } END { printf "%.1f", events / med(L["w"]) / 1e6 }' "$rr")
+    goal "replay rate (\`replay --format json > /dev/null\`)" "≥ 10 M events/s" "$json_rate M events/s" \
+        "$(awk -v r="$json_rate" 'BEGIN { print ((r + 0 >= 10) ? "yes" : "no") }')"
     if ((!have_timeline)); then
         echo
         echo "(\`pagetrace timeline\` skipped: this pagetrace has no timeline command yet.)"
@@ -720,7 +829,7 @@ section_rss() {
         note "rss: only $((avail_kib / 1024)) MiB available; tracking $fit pages instead of $pages"
         pages=$fit
     fi
-    echo "## Agent memory while tracking $(printf "%'d" "$pages") pages"
+    echo "## Agent memory while tracking $(thousands "$pages") pages"
     echo
     echo "\`touch_pages --pages $pages --hold\`: $((pages / 256)) MiB touched once and held; the agent's frame index"
     echo "(migration attribution) holds one entry per page. Sampled 2 s after the workload reached"
@@ -743,7 +852,13 @@ section_rss() {
         finish_traced "$p" || die "rss run under $m failed"
         local c
         c=$(counts "$m" "$p")
-        printf '| %s | %s | %s | %s | %s |\n' "$(mode_label "$m")" "$(printf "%'d" "$pages")" "$rss" \
+        if [[ $m == record ]]; then
+            local hwm_mib
+            hwm_mib=$(awk -v k="$(kv "$p.stat" hwm_kib)" 'BEGIN { printf "%.1f", k / 1024 }')
+            goal "agent peak RSS while tracking $(thousands "$pages") pages (\`record\`)" "≤ 100 MiB" "$hwm_mib MiB" \
+                "$(awk -v r="$hwm_mib" 'BEGIN { print ((r + 0 <= 100) ? "yes" : "no") }')"
+        fi
+        printf '| %s | %s | %s | %s | %s |\n' "$(mode_label "$m")" "$(thousands "$pages")" "$rss" \
             "$(awk -v k="$(kv "$p.stat" hwm_kib)" 'BEGIN { printf "%.1f", k / 1024 }')" "$(get "$c" lost)"
         rm -f "$p.ptr" "$p.report"
     done
@@ -756,8 +871,11 @@ busy=$(cpu_busy_percent)
 ((busy <= 10)) || note "warning: the CPUs are ${busy}% busy (load average $load1); other work skews the results"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t_start=$SECONDS
-rev=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$repo_root" diff --quiet HEAD 2>/dev/null || rev="$rev+local changes"
+if rev=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null); then
+    git -C "$repo_root" diff --quiet HEAD 2>/dev/null || rev="$rev with local changes"
+else
+    rev="${PAGETRACE_BENCH_REV:-unknown: not a git checkout}"
+fi
 
 echo "# pagetrace benchmarks"
 echo
@@ -774,6 +892,15 @@ in_list capture "$sections" && section_capture
 in_list snapshot "$sections" && section_snapshot
 in_list replay "$sections" && section_replay
 in_list rss "$sections" && section_rss
+
+if [[ -s "$goals" ]]; then
+    echo "## Goals"
+    echo
+    echo "| goal | target | measured | |"
+    echo "|---|---|---|---|"
+    cat "$goals"
+    echo
+fi
 
 busy=$(cpu_busy_percent)
 echo "Finished in $(((SECONDS - t_start) / 60)) min $(((SECONDS - t_start) % 60)) s; CPU busy after: ${busy}%."
