@@ -396,7 +396,8 @@ sum_keys() { # sum_keys "k=v ..." KEY... (missing keys count 0)
 # memory_hotplug): unlike compaction, which moves nothing once memory is
 # compact, this moves a known set of pages every time. The blocks holding most
 # of the workload's pages are offlined one at a time and onlined again at once;
-# a block the kernel refuses (unmovable pages in it) is skipped.
+# a block the kernel refuses (an unmovable page in it: the kernel says so in
+# its log) is skipped, and the next tried (up to 64).
 mem_sys=/sys/devices/system/memory
 # offline_workload_blocks REPORT: sets offline_seconds, the time spent offlining.
 # The block being offlined is noted in $work/offlined-block until it is online
@@ -407,7 +408,7 @@ offline_workload_blocks() {
     block_pages=$(($(sed 's/^/0x/' "$mem_sys/block_size_bytes") / 4096))
     for blk in $(awk -v bp="$block_pages" '$1 == "pfn" && $2 == "before" && $4 > 0 { n[int($4 / bp)]++ }
                  END { for (b in n) print n[b], b }' "$report" | sort -rn | awk '{ print $2 }'); do
-        ((tried < 8 && done_blocks < offline_blocks)) || break
+        ((tried < 64 && done_blocks < offline_blocks)) || break
         [[ -w "$mem_sys/memory$blk/online" && $(cat "$mem_sys/memory$blk/online") == 1 ]] || continue
         ((++tried))
         echo "$blk" >"$work/offlined-block"

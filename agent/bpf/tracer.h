@@ -24,7 +24,7 @@ inline constexpr uint64_t kAllEvents = ((1ull << (PT_EV_TYPE_MAX + 1)) - 1) & ~1
 
 struct TracerOptions {
     bool follow_children = true;
-    uint64_t ring_bytes = 32ull << 20;  // power of two, multiple of the page size
+    uint64_t ring_bytes = 16ull << 20;  // power of two, multiple of the page size
     std::string btf_path;               // empty: the running kernel's BTF
     uint64_t event_mask = kAllEvents;   // PT_EVENT_BIT(PT_EV_*) of the types to emit
     uint32_t max_frames = 1u << 20;     // frames indexed for migration attribution
@@ -58,7 +58,10 @@ public:
     // The frame index (PFN -> traced page) migration attribution joins with.
     // Returns how many entries were stored (the map may be full).
     size_t index_frames(std::span<const uint64_t> pfns, std::span<const pt_frame_owner> owners);
-    void unindex_frames(std::span<const uint64_t> pfns);
+    // Removes frames from the index, each only if it still names the page
+    // given (the kernel may have reused the frame for another traced page,
+    // which the BPF side indexed meanwhile).
+    void unindex_frames(std::span<const uint64_t> pfns, std::span<const pt_frame_owner> owners);
     uint32_t max_frames() const { return max_frames_; }
 
     const std::vector<HookStatus>& hooks() const { return hooks_; }

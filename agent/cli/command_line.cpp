@@ -150,7 +150,7 @@ chunk) or not a recording.)";
 // The target and selector options `trace` and `record` share, and the raw
 // values that are validated after parsing.
 struct TargetOptionValues {
-    std::string ring_size = "32M";
+    std::string ring_size = "16M";
     std::string events;
     std::string snapshot_interval;
     bool no_follow = false;

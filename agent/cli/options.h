@@ -22,7 +22,7 @@ struct TargetOptions {
     std::string match_comm;            // --comm: processes with this name, now and later
     std::string cgroup_path;           // --cgroup: processes in this cgroup v2, now and later
     uint64_t event_mask = 0;           // --events: PT_EVENT_BIT of each type (0: all)
-    uint64_t ring_bytes = 32ull << 20;
+    uint64_t ring_bytes = 16ull << 20;
     uint32_t max_frames = 1u << 20;    // --max-frames: frame index for migration attribution
     uint64_t snapshot_interval_ns = 0; // --snapshot-interval: periodic pagemap snapshots
     std::string btf_path;

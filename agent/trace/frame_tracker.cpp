@@ -99,7 +99,7 @@ void FrameTracker::observe(std::span<const std::byte> record) {
         pt_migrate_event e;
         if (!read_record(record, e)) break;
         auto it = index_.find(pid);
-        if (it != index_.end()) it->second[e.addr >> kPageShift] = e.new_pfn;
+        if (it != index_.end() && e.new_pfn) it->second.set(e.addr >> kPageShift, e.new_pfn);
         break;
     }
     default:
@@ -130,12 +130,9 @@ void FrameTracker::index_entries(pid_t pid, uint64_t first_page,
             if (!only_present_changes) ++stats_.not_present;
             continue;
         }
-        auto [it, inserted] = pages.try_emplace(page, pfn);
-        if (!inserted) {
-            if (it->second == pfn) continue;
-            remove_pfns_.push_back(it->second);
-            it->second = pfn;
-        }
+        const uint64_t old = pages.set(page, pfn);
+        if (old == pfn) continue;
+        if (old) drop_frame(pid, page, old);
         add_pfns_.push_back(pfn);
         add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
     }
@@ -199,42 +196,27 @@ void FrameTracker::seed(const PagemapSnapshot& snap) {
     for (const SnapshotPage& p : snap.pages) {
         const uint64_t pfn = p.entry.pfn();
         if (!pfn) continue;
-        const uint64_t page = p.vaddr >> kPageShift;
-        auto [it, inserted] = pages.try_emplace(page, pfn);
-        if (!inserted) {
-            if (it->second == pfn) continue;
-            remove_pfns_.push_back(it->second);
-            it->second = pfn;
-        }
+        const uint64_t old = pages.set(p.vaddr >> kPageShift, pfn);
+        if (old == pfn) continue;
+        if (old) drop_frame(pid, p.vaddr >> kPageShift, old);
         add_pfns_.push_back(pfn);
         add_owners_.push_back(pt_frame_owner{snap.pid, 0, p.vaddr});
     }
     flush_bpf_updates();
 }
 
+void FrameTracker::drop_frame(pid_t pid, uint64_t page, uint64_t pfn) {
+    remove_pfns_.push_back(pfn);
+    remove_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
+}
+
 void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
     auto it = index_.find(pid);
     if (it == index_.end()) return;
-    PageIndex& pages = it->second;
     const uint64_t first = start >> kPageShift;
     const uint64_t last = (start + len + kPageSize - 1) >> kPageShift;
-    if (last - first < pages.size()) {
-        for (uint64_t page = first; page < last; ++page) {
-            auto found = pages.find(page);
-            if (found == pages.end()) continue;
-            remove_pfns_.push_back(found->second);
-            pages.erase(found);
-        }
-    } else {
-        for (auto p = pages.begin(); p != pages.end();) {
-            if (p->first >= first && p->first < last) {
-                remove_pfns_.push_back(p->second);
-                p = pages.erase(p);
-            } else {
-                ++p;
-            }
-        }
-    }
+    it->second.erase_range(first, last,
+                           [&](uint64_t page, uint64_t pfn) { drop_frame(pid, page, pfn); });
     // Faults still queued for the range need no scrubbing: when they are
     // looked up, pagemap says the page is gone. (Scrubbing here made a
     // workload that discards pages one madvise at a time quadratic.)
@@ -254,20 +236,15 @@ void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, ui
     const uint64_t last = (old_addr + old_len + kPageSize - 1) >> kPageShift;
     const uint64_t keep = (new_len + kPageSize - 1) >> kPageShift;
     std::vector<std::pair<uint64_t, uint64_t>> moved;
-    for (auto p = pages.begin(); p != pages.end();) {
-        if (p->first >= first && p->first < last) {
-            if (p->first - first < keep) {
-                moved.emplace_back(p->first - first + (new_addr >> kPageShift), p->second);
-            } else {
-                remove_pfns_.push_back(p->second);
-            }
-            p = pages.erase(p);
+    pages.erase_range(first, last, [&](uint64_t page, uint64_t pfn) {
+        if (page - first < keep) {
+            moved.emplace_back(page - first + (new_addr >> kPageShift), pfn);
         } else {
-            ++p;
+            drop_frame(pid, page, pfn);
         }
-    }
+    });
     for (const auto& [page, pfn] : moved) {
-        pages[page] = pfn;
+        pages.set(page, pfn);
         add_pfns_.push_back(pfn);
         add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
     }
@@ -277,7 +254,7 @@ void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, ui
 void FrameTracker::forget_process(pid_t pid) {
     auto it = index_.find(pid);
     if (it != index_.end()) {
-        for (const auto& [page, pfn] : it->second) remove_pfns_.push_back(pfn);
+        it->second.for_each([&](uint64_t page, uint64_t pfn) { drop_frame(pid, page, pfn); });
         index_.erase(it);
     }
     readers_.erase(pid);  // an exec'd process needs a fresh pagemap
@@ -288,13 +265,15 @@ void FrameTracker::forget_process(pid_t pid) {
 void FrameTracker::flush_bpf_updates() {
     if (!index_in_bpf_) {
         remove_pfns_.clear();
+        remove_owners_.clear();
         add_pfns_.clear();
         add_owners_.clear();
         return;
     }
     if (!remove_pfns_.empty()) {
-        tracer_.unindex_frames(remove_pfns_);
+        tracer_.unindex_frames(remove_pfns_, remove_owners_);
         remove_pfns_.clear();
+        remove_owners_.clear();
     }
     if (!add_pfns_.empty()) {
         const size_t stored = tracer_.index_frames(add_pfns_, add_owners_);

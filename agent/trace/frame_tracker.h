@@ -20,6 +20,7 @@
 #include "pagetrace/events.h"
 #include "proc/pagemap.h"
 #include "proc/snapshot.h"
+#include "trace/page_frame_map.h"
 
 namespace pagetrace {
 
@@ -60,11 +61,12 @@ public:
     FrameTrackerStats stats() const;
 
 private:
-    using PageIndex = std::unordered_map<uint64_t, uint64_t>;  // virtual page -> pfn
+    using PageIndex = PageFrameMap;  // virtual page -> pfn
 
     void index_entries(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries,
                        bool only_present_changes);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);
+    void drop_frame(pid_t pid, uint64_t page, uint64_t pfn);
     void forget_process(pid_t pid);
     void move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
                     uint64_t new_len);
@@ -87,6 +89,7 @@ private:
     std::vector<uint64_t> add_pfns_;
     std::vector<pt_frame_owner> add_owners_;
     std::vector<uint64_t> remove_pfns_;
+    std::vector<pt_frame_owner> remove_owners_;  // what each removed frame backed
     FrameTrackerStats stats_;
 };
 

@@ -57,7 +57,7 @@ TEST(CommandLine, TraceACommand) {
     // Defaults a user gets without asking.
     EXPECT_EQ(p.cli.trace.format, OutputFormat::Text);
     EXPECT_TRUE(p.cli.trace.follow_children);
-    EXPECT_EQ(p.cli.trace.ring_bytes, 32ull << 20);
+    EXPECT_EQ(p.cli.trace.ring_bytes, 16ull << 20);
     EXPECT_EQ(p.cli.trace.output_path, "");
     EXPECT_EQ(p.cli.trace.user, "");
     EXPECT_EQ(p.cli.verbosity, 0);
