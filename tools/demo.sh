@@ -19,7 +19,10 @@ fi
 "$root/tools/build.sh"
 pt="$build/pagetrace"
 work="$(mktemp -d /tmp/pagetrace-demo-XXXXXX)"
-cleanup() { [ -n "${frag_pid:-}" ] && kill "$frag_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  if [ -n "${frag_pid:-}" ]; then kill "$frag_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Compaction moves pages only out of fragmented memory: an untraced helper
