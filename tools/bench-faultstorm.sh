@@ -221,7 +221,8 @@ run_one() {
         }
         ev=$(sed -E 's/.*: ([0-9]+) events from.*/\1/' <<<"$line")
         fa=$(grep -oE '[0-9]+ fault' <<<"$line" | grep -oE '[0-9]+' || echo 0)
-        lo=$(sed -E 's/.*; ([0-9]+) lost.*/\1/' <<<"$line")
+        # "...; L lost" or "...; L lost (the ring buffer was full; raise --ring-size)"
+        lo=$(grep -oE '; [0-9]+ lost' <<<"$line" | grep -oE '[0-9]+' | head -n1)
         ;;
     perf)
         # 'perf report --stats' has an aggregated section, then one section

@@ -34,8 +34,9 @@ options:
   --quick              fewer runs (3) and smaller workloads
   --runs N             interleaved runs per mode in the overhead section (default 5)
   --sections LIST      any of overhead,capture,snapshot,replay,rss (default: all)
-  --workloads LIST     overhead workloads: fault_storm,mmap_churn,compaction,
-                       memory_offline (default: all)
+  --workloads LIST     overhead workloads: fault_storm,mmap_churn,compaction
+                       (default), and memory_offline (opt-in: it takes memory
+                       blocks offline, and the kernel logs every block it refuses)
   --modes LIST         overhead modes: untraced,trace,record,perf,bpftrace (default: all)
   --build DIR          build directory (default: $repo_root/build); the targets
                        the suite needs are built there first
@@ -59,7 +60,7 @@ orig_args=("$@")
 quick=0
 runs=""
 sections="overhead,capture,snapshot,replay,rss"
-workloads="fault_storm,mmap_churn,compaction,memory_offline"
+workloads="fault_storm,mmap_churn,compaction"
 modes="untraced,trace,record,perf,bpftrace"
 build_dir="$repo_root/build"
 do_build=1
@@ -295,11 +296,14 @@ counts() {
         [[ -n "$line" ]] || { echo "events=- lost=- bytes=-"; return; }
         local bytes=-
         [[ $mode == record && -f "$p.ptr" ]] && bytes=$(stat -c %s "$p.ptr")
+        # ... s (F fault, M mmap, ...); L lost[ (the ring buffer was full; raise --ring-size)]
         awk -v bytes="$bytes" '{
-            total = $3; lost = $(NF - 1)
+            total = $3; lost = 0
+            if (match($0, /; [0-9]+ lost/)) { lost = substr($0, RSTART + 2, RLENGTH - 2); sub(/ lost/, "", lost) }
             out = ""
-            if (index($0, "(")) {
-                s = $0; sub(/.*\(/, "", s); sub(/\).*/, "", s)
+            start = index($0, " s (")
+            if (start) {
+                s = substr($0, start + 4); sub(/\).*/, "", s)
                 n = split(s, parts, ", ")
                 for (i = 1; i <= n; ++i) { split(parts[i], kv, " "); out = out " " kv[2] "=" kv[1] }
             }
@@ -468,6 +472,8 @@ run_overhead_once() {
         else
             offline_workload_blocks "$p.report"
             inner=$offline_seconds
+            # No block could be offlined: nothing was measured.
+            [[ $inner != 0 ]] || inner=-
         fi
         m1=$(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat)
         migrated=$((m1 - m0))
@@ -498,6 +504,7 @@ run_overhead_once() {
     esac
     [[ $mode == untraced ]] && captured=-
     : "${captured:=0}"
+    [[ $inner != - ]] || { caused=- captured=- migrated=-; }
     record_run "wl=$w mode=$mode run=$run inner=$inner wall=$(kv "$p.stat" wall_s)" \
         "user=$(kv "$p.stat" user_s) sys=$(kv "$p.stat" sys_s) hwm=$(kv "$p.stat" hwm_kib)" \
         "caused=$caused captured=$captured migrated=$migrated $c"
