@@ -337,14 +337,15 @@ size_t Tracer::index_frames(std::span<const uint64_t> pfns,
     return stored;
 }
 
-void Tracer::unindex_frames(std::span<const uint64_t> pfns,
-                            std::span<const pt_frame_owner> owners) {
+void Tracer::unindex_frames(std::span<const uint64_t> pfns) {
     const int fd = bpf_map__fd(skel_->maps.pt_frames);
-    for (size_t i = 0; i < pfns.size() && i < owners.size(); ++i) {
-        pt_frame_owner current{};
-        if (bpf_map_lookup_elem(fd, &pfns[i], &current) != 0) continue;
-        if (current.tgid != owners[i].tgid || current.vaddr != owners[i].vaddr) continue;
-        bpf_map_delete_elem(fd, &pfns[i]);
+    size_t done = 0;
+    // A batch stops at the first key the map does not hold; skip it, go on.
+    while (done < pfns.size()) {
+        __u32 count = static_cast<__u32>(pfns.size() - done);
+        const int err = bpf_map_delete_batch(fd, pfns.data() + done, &count, nullptr);
+        done += count;
+        if (err != 0) ++done;
     }
 }
 

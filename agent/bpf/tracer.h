@@ -58,10 +58,8 @@ public:
     // The frame index (PFN -> traced page) migration attribution joins with.
     // Returns how many entries were stored (the map may be full).
     size_t index_frames(std::span<const uint64_t> pfns, std::span<const pt_frame_owner> owners);
-    // Removes frames from the index, each only if it still names the page
-    // given (the kernel may have reused the frame for another traced page,
-    // which the BPF side indexed meanwhile).
-    void unindex_frames(std::span<const uint64_t> pfns, std::span<const pt_frame_owner> owners);
+    // Removes frames from the index (batched; frames not in it are skipped).
+    void unindex_frames(std::span<const uint64_t> pfns);
     uint32_t max_frames() const { return max_frames_; }
 
     const std::vector<HookStatus>& hooks() const { return hooks_; }

@@ -100,6 +100,7 @@ void FrameTracker::observe(std::span<const std::byte> record) {
         if (!read_record(record, e)) break;
         auto it = index_.find(pid);
         if (it != index_.end() && e.new_pfn) it->second.set(e.addr >> kPageShift, e.new_pfn);
+        claim_frame(e.new_pfn);
         break;
     }
     default:
@@ -132,7 +133,7 @@ void FrameTracker::index_entries(pid_t pid, uint64_t first_page,
         }
         const uint64_t old = pages.set(page, pfn);
         if (old == pfn) continue;
-        if (old) drop_frame(pid, page, old);
+        if (old) drop_frame(old);
         add_pfns_.push_back(pfn);
         add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
     }
@@ -198,16 +199,15 @@ void FrameTracker::seed(const PagemapSnapshot& snap) {
         if (!pfn) continue;
         const uint64_t old = pages.set(p.vaddr >> kPageShift, pfn);
         if (old == pfn) continue;
-        if (old) drop_frame(pid, p.vaddr >> kPageShift, old);
+        if (old) drop_frame(old);
         add_pfns_.push_back(pfn);
         add_owners_.push_back(pt_frame_owner{snap.pid, 0, p.vaddr});
     }
     flush_bpf_updates();
 }
 
-void FrameTracker::drop_frame(pid_t pid, uint64_t page, uint64_t pfn) {
-    remove_pfns_.push_back(pfn);
-    remove_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, page << kPageShift});
+void FrameTracker::drop_frame(uint64_t pfn) {
+    if (retiring_pfns_.insert(pfn).second) retiring_.emplace_back(now_ns_() + kRetireNs, pfn);
 }
 
 void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
@@ -215,8 +215,7 @@ void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
     if (it == index_.end()) return;
     const uint64_t first = start >> kPageShift;
     const uint64_t last = (start + len + kPageSize - 1) >> kPageShift;
-    it->second.erase_range(first, last,
-                           [&](uint64_t page, uint64_t pfn) { drop_frame(pid, page, pfn); });
+    it->second.erase_range(first, last, [&](uint64_t, uint64_t pfn) { drop_frame(pfn); });
     // Faults still queued for the range need no scrubbing: when they are
     // looked up, pagemap says the page is gone. (Scrubbing here made a
     // workload that discards pages one madvise at a time quadratic.)
@@ -240,7 +239,7 @@ void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, ui
         if (page - first < keep) {
             moved.emplace_back(page - first + (new_addr >> kPageShift), pfn);
         } else {
-            drop_frame(pid, page, pfn);
+            drop_frame(pfn);
         }
     });
     for (const auto& [page, pfn] : moved) {
@@ -254,7 +253,7 @@ void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, ui
 void FrameTracker::forget_process(pid_t pid) {
     auto it = index_.find(pid);
     if (it != index_.end()) {
-        it->second.for_each([&](uint64_t page, uint64_t pfn) { drop_frame(pid, page, pfn); });
+        it->second.for_each([&](uint64_t, uint64_t pfn) { drop_frame(pfn); });
         index_.erase(it);
     }
     readers_.erase(pid);  // an exec'd process needs a fresh pagemap
@@ -264,16 +263,22 @@ void FrameTracker::forget_process(pid_t pid) {
 
 void FrameTracker::flush_bpf_updates() {
     if (!index_in_bpf_) {
-        remove_pfns_.clear();
-        remove_owners_.clear();
+        retiring_.clear();
+        retiring_pfns_.clear();
         add_pfns_.clear();
         add_owners_.clear();
         return;
     }
-    if (!remove_pfns_.empty()) {
-        tracer_.unindex_frames(remove_pfns_, remove_owners_);
-        remove_pfns_.clear();
-        remove_owners_.clear();
+    for (uint64_t pfn : add_pfns_) claim_frame(pfn);
+    if (!retiring_.empty() && retiring_.front().first <= now_ns_()) {
+        const uint64_t now = now_ns_();
+        std::vector<uint64_t> due;
+        while (!retiring_.empty() && retiring_.front().first <= now) {
+            const uint64_t pfn = retiring_.front().second;
+            retiring_.pop_front();
+            if (retiring_pfns_.erase(pfn)) due.push_back(pfn);
+        }
+        if (!due.empty()) tracer_.unindex_frames(due);
     }
     if (!add_pfns_.empty()) {
         const size_t stored = tracer_.index_frames(add_pfns_, add_owners_);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pagetrace/events.h"
@@ -66,7 +67,8 @@ private:
     void index_entries(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries,
                        bool only_present_changes);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);
-    void drop_frame(pid_t pid, uint64_t page, uint64_t pfn);
+    void drop_frame(uint64_t pfn);
+    void claim_frame(uint64_t pfn) { retiring_pfns_.erase(pfn); }
     void forget_process(pid_t pid);
     void move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
                     uint64_t new_len);
@@ -88,8 +90,13 @@ private:
     std::deque<PendingBatch> pending_;
     std::vector<uint64_t> add_pfns_;
     std::vector<pt_frame_owner> add_owners_;
-    std::vector<uint64_t> remove_pfns_;
-    std::vector<pt_frame_owner> remove_owners_;  // what each removed frame backed
+    // Frames no page of ours holds any more, deleted from the kernel's index
+    // kRetireNs after they were dropped unless reclaimed meanwhile: the kernel
+    // may already have moved another traced page into such a frame, and the
+    // migrate event saying so can still be on its way to us.
+    std::deque<std::pair<uint64_t, uint64_t>> retiring_;  // (due ns, pfn), in order
+    std::unordered_set<uint64_t> retiring_pfns_;
+    static constexpr uint64_t kRetireNs = 1'000'000'000;
     FrameTrackerStats stats_;
 };
 
