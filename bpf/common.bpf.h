@@ -103,22 +103,39 @@ static __always_inline void *pt_reserve(__u32 size)
 	return rec;
 }
 
+/* Records submitted per CPU since the last look at the ring's fill level. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pt_submits SEC(".maps") __weak;
+
+/* Look at the fill level every this many records per CPU (a power of two). */
+#define PT_WAKEUP_CHECK_EVERY 32
+
 /*
- * Submit without waking the consumer: it polls on a short timer. Only the
- * record that makes the waiting data cross pt_cfg_wakeup_bytes wakes it, so a
- * burst is drained early at one wakeup per watermark, never one per event (a
- * consumer that stays behind is woken by its timer, not by every record).
+ * Submit without waking the consumer: it polls on a short timer. A burst is
+ * drained early: every PT_WAKEUP_CHECK_EVERY-th record of a CPU looks at how
+ * much is waiting (reading the ring's positions costs more than the rest of a
+ * submit), and wakes the consumer if that crossed pt_cfg_wakeup_bytes since
+ * its previous look. So a burst costs one wakeup per watermark, never one per
+ * event, and a consumer that stays behind is woken by its timer.
  */
 static __always_inline void pt_submit_sized(void *rec, __u32 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	__u64 *count;
 
-	if (pt_cfg_wakeup_bytes) {
-		/* The reservation already counts: record + 8-byte ring header, 8-aligned. */
-		__u64 rec_total = ((__u64)size + 8 + 7) & ~7ULL;
+	if (pt_cfg_wakeup_bytes && (count = bpf_map_lookup_elem(&pt_submits, &zero)) &&
+	    (++*count & (PT_WAKEUP_CHECK_EVERY - 1)) == 0) {
+		/* What this CPU's last PT_WAKEUP_CHECK_EVERY records may have added,
+		 * each with its 8-byte ring header, 8-aligned (at most). */
+		__u64 recent = PT_WAKEUP_CHECK_EVERY * (((__u64)size + 8 + 7) & ~7ULL);
 		__u64 avail = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA);
 
-		if (avail >= pt_cfg_wakeup_bytes && avail - rec_total < pt_cfg_wakeup_bytes)
+		if (avail >= pt_cfg_wakeup_bytes && avail - recent < pt_cfg_wakeup_bytes)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
 	bpf_ringbuf_submit(rec, flags);
@@ -148,6 +165,14 @@ static __always_inline void pt_fill_owner_header(struct pt_event_header *hdr, __
 		__builtin_memset(hdr->comm, 0, sizeof(hdr->comm));
 }
 
+/* The current thread's name, read directly from its task (no helper call). */
+static __always_inline void pt_current_comm(char *comm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	__builtin_memcpy(comm, task->comm, PT_COMM_LEN);
+}
+
 /* Fill the common header for an event of the current task. */
 static __always_inline void pt_fill_header_id(struct pt_event_header *hdr, __u16 type,
 					      __u16 size, __u64 pid_tgid)
@@ -158,7 +183,7 @@ static __always_inline void pt_fill_header_id(struct pt_event_header *hdr, __u16
 	hdr->ts_ns = bpf_ktime_get_ns();
 	hdr->tgid = pid_tgid >> 32;
 	hdr->tid = (__u32)pid_tgid;
-	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+	pt_current_comm(hdr->comm);
 }
 
 static __always_inline void pt_fill_header(struct pt_event_header *hdr, __u16 type,

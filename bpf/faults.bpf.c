@@ -22,10 +22,8 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 					  unsigned long error_code, __u8 mode)
 {
 	struct pt_parked_fault f = {}, *slot;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 
-	if (address >= PT_USER_ADDR_END || !pt_traced_tgid(pid_tgid >> 32))
+	if (address >= PT_USER_ADDR_END || !pt_traced_tgid(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 
 	f.addr = address;
@@ -47,18 +45,17 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 	}
 
 	f.parked = 1;
-	slot = bpf_map_lookup_elem(&pt_parked_faults, &tid);
-	if (slot) {
-		/* The previous fault of this thread never completed. */
-		if (slot->parked) {
-			slot->parked = 0;
-			pt_emit_fault(slot, PT_OUTCOME_UNACCOUNTED, 0);
-		}
-		*slot = f;
-	} else if (bpf_map_update_elem(&pt_parked_faults, &tid, &f, BPF_NOEXIST)) {
+	slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot) {
 		/* No room to park it: emit without an outcome rather than lose it. */
 		pt_emit_fault(&f, PT_OUTCOME_UNKNOWN, 0);
+		return 0;
 	}
+	/* The previous fault of this thread never completed. */
+	if (slot->parked)
+		pt_emit_fault(slot, PT_OUTCOME_UNACCOUNTED, 0);
+	*slot = f;
 	return 0;
 }
 
@@ -76,11 +73,27 @@ int BPF_PROG(pt_fault_kernel, unsigned long address, struct pt_regs *regs,
 	return pt_fault_entry(address, regs, error_code, PT_MODE_KERNEL);
 }
 
-static __always_inline int pt_fault_done(struct bpf_perf_event_data *ctx, __u8 outcome)
+/* The current thread's parked fault at `address`, if it is waiting for completion. */
+static __always_inline struct pt_parked_fault *pt_parked_at(unsigned long address)
+{
+	struct pt_parked_fault *slot =
+		bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0, 0);
+
+	return slot && slot->parked && slot->addr == address ? slot : 0;
+}
+
+static __always_inline void pt_complete(struct pt_parked_fault *slot, __u8 outcome)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	slot->parked = 0;
+	pt_emit_fault(slot, outcome, now - slot->ts_ns);
+}
+
+/* Completion: the software perf event of an accounted fault. */
+static __always_inline int pt_fault_counted(struct bpf_perf_event_data *ctx, __u8 outcome)
 {
 	struct pt_parked_fault *slot, f = {};
-	__u64 now;
-	__u32 tid;
 
 	if (!pt_cfg_fault_entry) {
 		/* No entry hook on this kernel: the completion alone makes the event. */
@@ -95,14 +108,9 @@ static __always_inline int pt_fault_done(struct bpf_perf_event_data *ctx, __u8 o
 		pt_emit_fault(&f, outcome, 0);
 		return 0;
 	}
-
-	tid = (__u32)bpf_get_current_pid_tgid();
-	slot = bpf_map_lookup_elem(&pt_parked_faults, &tid);
-	if (!slot || !slot->parked || slot->addr != ctx->addr)
-		return 0;
-	now = bpf_ktime_get_ns();
-	slot->parked = 0;
-	pt_emit_fault(slot, outcome, now - slot->ts_ns);
+	slot = pt_parked_at(ctx->addr);
+	if (slot)
+		pt_complete(slot, outcome);
 	return 0;
 }
 
@@ -110,13 +118,13 @@ static __always_inline int pt_fault_done(struct bpf_perf_event_data *ctx, __u8 o
 SEC("perf_event")
 int pt_fault_minor(struct bpf_perf_event_data *ctx)
 {
-	return pt_fault_done(ctx, PT_OUTCOME_MINOR) & 0;
+	return pt_fault_counted(ctx, PT_OUTCOME_MINOR) & 0;
 }
 
 SEC("perf_event")
 int pt_fault_major(struct bpf_perf_event_data *ctx)
 {
-	return pt_fault_done(ctx, PT_OUTCOME_MAJOR) & 0;
+	return pt_fault_counted(ctx, PT_OUTCOME_MAJOR) & 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

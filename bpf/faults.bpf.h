@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The fault join: a fault is seen at entry (exceptions: tracepoints, with the
- * error code) and at completion (software perf events PAGE_FAULTS_MIN/MAJ, which
- * fire only for faults the kernel accounted). Entry parks the fault per thread;
+ * error code) and at completion, where the kernel decides whether and how it
+ * accounts it. Entry parks the fault in its thread's local storage;
  * completion emits it with outcome and latency. A parked fault that never
  * completes is emitted as "unaccounted" at the thread's next fault or exit.
+ *
+ * Completion comes from the software perf events for minor and major faults,
+ * which fire only for faults the kernel accounted.
  */
 #ifndef PAGETRACE_FAULTS_BPF_H
 #define PAGETRACE_FAULTS_BPF_H
@@ -26,11 +29,11 @@ struct pt_parked_fault {
 	__u8 reserved[5];
 };
 
-/* tid -> the fault that thread is in. Entries are reused, deleted at thread exit. */
+/* The fault each thread is in, in the thread's own storage: freed with it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pt_parked_fault);
 } pt_parked_faults SEC(".maps") __weak;
 
@@ -50,7 +53,7 @@ static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 
 	e->hdr.ts_ns = f->ts_ns;
 	e->hdr.tgid = pid_tgid >> 32;
 	e->hdr.tid = (__u32)pid_tgid;
-	bpf_get_current_comm(e->hdr.comm, sizeof(e->hdr.comm));
+	pt_current_comm(e->hdr.comm);
 	e->addr = f->addr;
 	e->ip = f->ip;
 	e->error_code = f->error_code;
@@ -62,19 +65,15 @@ static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 
 	pt_submit(e);
 }
 
-/* Emits the parked fault of `tid` as unaccounted, if there is one. */
-static __always_inline void pt_flush_parked_fault(__u32 tid, int remove)
+/* Emits the parked fault of `task` (the current thread) as unaccounted, if any. */
+static __always_inline void pt_flush_parked_fault(struct task_struct *task)
 {
-	struct pt_parked_fault *f = bpf_map_lookup_elem(&pt_parked_faults, &tid);
+	struct pt_parked_fault *f = bpf_task_storage_get(&pt_parked_faults, task, 0, 0);
 
-	if (!f)
-		return;
-	if (f->parked) {
+	if (f && f->parked) {
 		f->parked = 0;
 		pt_emit_fault(f, PT_OUTCOME_UNACCOUNTED, 0);
 	}
-	if (remove)
-		bpf_map_delete_elem(&pt_parked_faults, &tid);
 }
 
 #endif /* PAGETRACE_FAULTS_BPF_H */

@@ -105,7 +105,7 @@ int BPF_PROG(pt_exit, struct task_struct *task)
 		return 0;
 
 	/* Per-thread state dies with the thread. */
-	pt_flush_parked_fault(tid, 1);
+	pt_flush_parked_fault(task);
 	bpf_map_delete_elem(&pt_pending_syscalls, &tid);
 
 	/* signal->live drops to zero before this tracepoint for the last thread. */
