@@ -135,7 +135,7 @@ static __always_inline void pt_submit_sized(void *rec, __u32 size)
 		__u64 recent = PT_WAKEUP_CHECK_EVERY * (((__u64)size + 8 + 7) & ~7ULL);
 		__u64 avail = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA);
 
-		if (avail >= pt_cfg_wakeup_bytes && avail - recent < pt_cfg_wakeup_bytes)
+		if (avail >= pt_cfg_wakeup_bytes && avail < pt_cfg_wakeup_bytes + recent)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
 	bpf_ringbuf_submit(rec, flags);
