@@ -184,7 +184,9 @@ Tracer::Tracer(const TracerOptions& options)
         const bool wanted = (prog.serves & event_mask_) != 0;
         bpf_program__set_autoload(prog.prog, wanted && avail(prog.hook));
     }
-    fault_completion_ = fault_completion && (event_mask_ & PT_EVENT_BIT(PT_EV_FAULT));
+    // Without the entry hooks the completion events are the only fault source.
+    fault_completion_ = fault_completion && (event_mask_ & PT_EVENT_BIT(PT_EV_FAULT)) &&
+                        (options.fault_outcome || !fault_entry);
     bpf_program__set_autoload(p.pt_fault_minor, fault_completion_);
     bpf_program__set_autoload(p.pt_fault_major, fault_completion_);
 

@@ -25,6 +25,7 @@ inline constexpr uint64_t kAllEvents = ((1ull << (PT_EV_TYPE_MAX + 1)) - 1) & ~1
 struct TracerOptions {
     bool follow_children = true;
     uint64_t ring_bytes = 16ull << 20;  // power of two, multiple of the page size
+    bool fault_outcome = true;          // join fault completions (outcome, latency_ns)
     std::string btf_path;               // empty: the running kernel's BTF
     uint64_t event_mask = kAllEvents;   // PT_EVENT_BIT(PT_EV_*) of the types to emit
     uint32_t max_frames = 1u << 20;     // frames indexed for migration attribution

@@ -16,6 +16,7 @@ namespace pagetrace {
 // `record`, which take the same target and selector options.
 struct TargetOptions {
     bool follow_children = true;
+    bool fault_outcome = true;         // --no-fault-outcome: no completion hook for faults
     std::string user;                  // --user: run the command as this user
     std::vector<pid_t> pids;           // -p
     std::vector<std::string> command;  // -- CMD ARGS

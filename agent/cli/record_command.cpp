@@ -85,6 +85,7 @@ RecordingHeader make_header(const RecordOptions& options, uint64_t start_ns) {
         }
         h.options += "events=" + names + "\n";
     }
+    if (!options.fault_outcome) h.options += "fault_outcome=0\n";
     return h;
 }
 

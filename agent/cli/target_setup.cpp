@@ -10,6 +10,7 @@ LiveTraceOptions make_live_trace_options(const TargetOptions& target) {
     LiveTraceOptions live;
     live.tracer.follow_children = target.follow_children;
     live.tracer.ring_bytes = target.ring_bytes;
+    live.tracer.fault_outcome = target.fault_outcome;
     live.tracer.btf_path = target.btf_path;
     live.tracer.event_mask = target.event_mask ? target.event_mask : kAllEvents;
     live.tracer.max_frames = target.max_frames;

@@ -306,6 +306,27 @@ TEST_F(CoverageTest, FaultsCarryOutcomeAndLatency) {
     for (const auto& f : of_type(run.events, "fault")) EXPECT_TRUE(f.has("outcome"));
 }
 
+// Without the completion hook every first touch is still there, exactly once,
+// with what the entry gives (access, mode, ip) and no outcome or latency.
+TEST_F(CoverageTest, NoFaultOutcomeKeepsEveryFaultWithoutOutcomeOrLatency) {
+    constexpr uint64_t kPages = 2048;
+    std::vector<std::string> args = {"--no-fault-outcome"};
+    for (const auto& a : touch_pages({"--pages", std::to_string(kPages)})) args.push_back(a);
+    const TraceRun run = trace(args);
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+    const auto faults = faults_in(run.events, run.report.region_of(run.report.pid));
+    ASSERT_EQ(faults.size(), kPages);
+    for (const auto& f : faults) {
+        EXPECT_EQ(f.str("access"), "write");
+        EXPECT_EQ(f.str("mode"), "user");
+        EXPECT_NE(f.hex("ip"), 0u);
+    }
+    for (const auto& f : of_type(run.events, "fault")) {
+        EXPECT_FALSE(f.has("outcome"));
+        EXPECT_FALSE(f.has("latency_ns"));
+    }
+}
+
 // Loss accounting is exact: the kernel counts every fault of the window
 // (getrusage), pagetrace is frozen while a 4 KiB ring overflows, and what it
 // received in the window plus what it reports lost must equal that count.

@@ -180,6 +180,13 @@ TEST(CommandLine, NoFollow) {
     EXPECT_FALSE(p.cli.trace.follow_children);
 }
 
+TEST(CommandLine, FaultOutcomeIsOnUnlessAskedOff) {
+    EXPECT_TRUE(parse({"trace", "-p", "7"}).cli.trace.fault_outcome);
+    const Parsed p = parse({"record", "-o", "/tmp/x.ptr", "--no-fault-outcome", "-p", "7"});
+    ASSERT_EQ(p.status, -1) << p.err;
+    EXPECT_FALSE(p.cli.record.fault_outcome);
+}
+
 TEST(CommandLine, VerbosityCounts) {
     EXPECT_EQ(parse({"-v", "trace", "-p", "1"}).cli.verbosity, 1);
     EXPECT_EQ(parse({"-v", "-v", "trace", "-p", "1"}).cli.verbosity, 2);
