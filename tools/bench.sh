@@ -37,7 +37,8 @@ options:
   --workloads LIST     overhead workloads: fault_storm,mmap_churn,compaction
                        (default), and memory_offline (opt-in: it takes memory
                        blocks offline, and the kernel logs every block it refuses)
-  --modes LIST         overhead modes: untraced,trace,record,perf,bpftrace (default: all)
+  --modes LIST         overhead modes: untraced,trace,record,record_lean,perf,bpftrace
+                       (default: all; record_lean is record --no-fault-outcome)
   --build DIR          build directory (default: $repo_root/build); the targets
                        the suite needs are built there first
   --no-build           use the binaries in DIR as they are
@@ -61,7 +62,7 @@ quick=0
 runs=""
 sections="overhead,capture,snapshot,replay,rss"
 workloads="fault_storm,mmap_churn,compaction"
-modes="untraced,trace,record,perf,bpftrace"
+modes="untraced,trace,record,record_lean,perf,bpftrace"
 build_dir="$repo_root/build"
 do_build=1
 install_peers=0
@@ -96,7 +97,7 @@ for w in ${workloads//,/ }; do
     in_list "$w" "fault_storm,mmap_churn,compaction,memory_offline" || die "unknown workload '$w'"
 done
 for m in ${modes//,/ }; do
-    in_list "$m" "untraced,trace,record,perf,bpftrace" || die "unknown mode '$m'"
+    in_list "$m" "untraced,trace,record,record_lean,perf,bpftrace" || die "unknown mode '$m'"
 done
 in_list untraced "$modes" || modes="untraced,$modes"  # ratios need it
 [[ -z "$runs" || "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive whole number"
@@ -182,7 +183,7 @@ peer_available() { # peer_available perf|bpftrace
     return 0
 }
 active_modes=()
-for m in untraced trace record perf bpftrace; do
+for m in untraced trace record record_lean perf bpftrace; do
     in_list "$m" "$modes" || continue
     if [[ $m == perf || $m == bpftrace ]]; then
         in_list overhead "$sections" || continue
@@ -259,6 +260,10 @@ start_traced() {
     untraced) "$runstat" "$p.stat" "$@" >/dev/null 2>"$p.err" & ;;
     trace) "$runstat" "$p.stat" "$pt" trace --format json -- "$@" >/dev/null 2>"$p.err" & ;;
     record) "$runstat" "$p.stat" "$pt" record --force -o "$p.ptr" -- "$@" >/dev/null 2>"$p.err" & ;;
+    record_lean)
+        "$runstat" "$p.stat" "$pt" record --no-fault-outcome --force -o "$p.ptr" -- "$@" \
+            >/dev/null 2>"$p.err" &
+        ;;
     perf)
         # shellcheck disable=SC2086
         "$runstat" "$p.stat" perf record -q $scope -o "$p.perf" "${perf_events[@]}" -- "$@" \
@@ -289,13 +294,13 @@ counts() {
     local mode=$1 p=$2
     case "$mode" in
     untraced) echo "events=- lost=- bytes=-" ;;
-    trace | record)
+    trace | record | record_lean)
         # pagetrace: info: N events from P process in S s (F fault, M mmap, ...); L lost
         local line
         line=$(grep -E 'pagetrace: [a-z]+: [0-9]+ events from' "$p.err" | tail -n1 || true)
         [[ -n "$line" ]] || { echo "events=- lost=- bytes=-"; return; }
         local bytes=-
-        [[ $mode == record && -f "$p.ptr" ]] && bytes=$(stat -c %s "$p.ptr")
+        [[ $mode == record* && -f "$p.ptr" ]] && bytes=$(stat -c %s "$p.ptr")
         # ... s (F fault, M mmap, ...); L lost[ (the ring buffer was full; raise --ring-size)]
         awk -v bytes="$bytes" '{
             total = $3; lost = 0
@@ -517,6 +522,7 @@ mode_label() {
     untraced) echo "untraced" ;;
     trace) echo "\`pagetrace trace --format json > /dev/null\`" ;;
     record) echo "\`pagetrace record -o FILE\`" ;;
+    record_lean) echo "\`pagetrace record --no-fault-outcome -o FILE\`" ;;
     perf) echo "\`perf record\` (same tracepoints)" ;;
     bpftrace) echo "\`bpftrace\` (same events and fields, to a file)" ;;
     esac
@@ -590,7 +596,7 @@ overhead_table() { # overhead_table WORKLOAD
 label_rows() {
     local line m
     while IFS= read -r line; do
-        for m in untraced trace record perf bpftrace; do
+        for m in untraced trace record record_lean perf bpftrace; do
             if [[ "$line" == "| $m |"* ]]; then
                 line="| $(mode_label "$m") |${line#"| $m |"}"
                 break
