@@ -59,6 +59,17 @@ struct {
 	__type(value, struct pt_syscall_args);
 } pt_pending_syscalls SEC(".maps") __weak;
 
+/*
+ * Bumped after every change to pt_targets, by BPF and by the agent: a thread
+ * may keep what it looked up there as long as this has not moved.
+ */
+__u64 pt_targets_gen __weak = 0;
+
+static __always_inline void pt_targets_changed(void)
+{
+	__sync_fetch_and_add(&pt_targets_gen, 1);
+}
+
 static __always_inline int pt_event_enabled(__u32 type)
 {
 	return (pt_cfg_event_mask >> type) & 1;
@@ -77,6 +88,7 @@ static __always_inline void pt_set_target_state(__u32 tgid, __u32 state, const c
 
 	bpf_probe_read_kernel_str(t.comm, sizeof(t.comm), comm);
 	bpf_map_update_elem(&pt_targets, &tgid, &t, BPF_ANY);
+	pt_targets_changed();
 }
 
 static __always_inline int pt_current_traced(void)

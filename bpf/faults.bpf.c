@@ -22,9 +22,26 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 					  unsigned long error_code, __u8 mode)
 {
 	struct pt_parked_fault f = {}, *slot;
+	__u64 gen = *(volatile __u64 *)&pt_targets_gen; /* before looking anything up */
 
-	if (address >= PT_USER_ADDR_END || !pt_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+	if (address >= PT_USER_ADDR_END)
 		return 0;
+	/* A traced thread keeps its answer from pt_targets in its storage while
+	 * the targets stay as they were: one lookup fewer per fault. Threads of
+	 * other processes get storage only when they are traced. */
+	slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0, 0);
+	if (slot && slot->targets_gen == gen) {
+		if (!slot->traced)
+			return 0;
+	} else if (!pt_traced_tgid(bpf_get_current_pid_tgid() >> 32)) {
+		if (slot) {
+			slot->traced = 0;
+			slot->targets_gen = gen;
+		}
+		return 0;
+	}
+	f.traced = 1;
+	f.targets_gen = gen;
 
 	f.addr = address;
 	f.ip = regs->ip; /* a BTF-typed argument: a direct load, no helper call */
@@ -39,22 +56,21 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 		f.access = PT_ACCESS_READ;
 	f.mode = mode;
 
-	if (!pt_cfg_fault_completion) {
+	if (!slot)
+		slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0,
+					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!pt_cfg_fault_completion || !slot) {
+		/* Nothing will complete it, or no room to park it: emit it now,
+		 * without an outcome, rather than lose it. */
 		pt_emit_fault(&f, PT_OUTCOME_UNKNOWN, 0);
-		return 0;
-	}
-
-	f.parked = 1;
-	slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0,
-				    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!slot) {
-		/* No room to park it: emit without an outcome rather than lose it. */
-		pt_emit_fault(&f, PT_OUTCOME_UNKNOWN, 0);
+		if (slot)
+			*slot = f;
 		return 0;
 	}
 	/* The previous fault of this thread never completed. */
 	if (slot->parked)
 		pt_emit_fault(slot, PT_OUTCOME_UNACCOUNTED, 0);
+	f.parked = 1;
 	*slot = f;
 	return 0;
 }

@@ -26,7 +26,9 @@ struct pt_parked_fault {
 	__u8 access;
 	__u8 mode;
 	__u8 parked; /* 1 while waiting for its completion */
-	__u8 reserved[5];
+	__u8 traced; /* whether pt_targets said this thread's process is traced ... */
+	__u8 reserved[4];
+	__u64 targets_gen; /* ... when pt_targets_gen had this value */
 };
 
 /* The fault each thread is in, in the thread's own storage: freed with it. */

@@ -113,6 +113,7 @@ int BPF_PROG(pt_exit, struct task_struct *task)
 		return 0;
 
 	bpf_map_delete_elem(&pt_targets, &tgid);
+	pt_targets_changed();
 	if (state != PT_TARGET_ACTIVE || !pt_event_enabled(PT_EV_EXIT))
 		return 0;
 

@@ -267,6 +267,11 @@ Tracer::~Tracer() {
     perf_links_.clear();  // before the programs they run go away
 }
 
+// Threads keep what they looked up in pt_targets until this generation moves.
+void Tracer::targets_changed() {
+    __atomic_fetch_add(&skel_->bss->pt_targets_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 void Tracer::add_target(pid_t tgid, uint32_t state, const std::string& comm) {
     const uint32_t key = static_cast<uint32_t>(tgid);
     pt_target value{};
@@ -276,11 +281,13 @@ void Tracer::add_target(pid_t tgid, uint32_t state, const std::string& comm) {
                              BPF_ANY)) {
         throw Error(errno_message("adding pid " + std::to_string(tgid) + " to the filter", errno));
     }
+    targets_changed();
 }
 
 void Tracer::remove_target(pid_t tgid) {
     const uint32_t key = static_cast<uint32_t>(tgid);
     bpf_map__delete_elem(skel_->maps.pt_targets, &key, sizeof(key), 0);
+    targets_changed();
 }
 
 std::vector<pid_t> Tracer::targets() const {

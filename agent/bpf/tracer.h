@@ -67,6 +67,7 @@ public:
 
 private:
     void attach_fault_completion();
+    void targets_changed();
 
     struct SkeletonDeleter {
         void operator()(pagetrace_bpf* skel) const;
