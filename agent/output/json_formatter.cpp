@@ -1,9 +1,10 @@
-#include <fmt/format.h>
-
-#include <iterator>
+#include <algorithm>
+#include <array>
 
 #include "output/formatter.h"
+#include "output/line_writer.h"
 #include "output/names.h"
+#include "output/task_text_cache.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -38,164 +39,183 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     return len;
 }
 
+// Bytes that stand for themselves in a JSON string as this formatter writes
+// them: printable ASCII except '"' and '\\'.
+constexpr auto kPlainJsonBytes = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+}();
+
+// Whether `text` can be written between quotes as it is (the common case for
+// thread names and file names).
+bool is_plain_json_text(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return kPlainJsonBytes[static_cast<unsigned char>(c)]; });
+}
+
+// "\u00XX" for a byte that cannot stand for itself.
+void put_unicode_escape(LineWriter& w, unsigned char c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    w.put("\\u00", kHex[c >> 4], kHex[c & 0xf]);
+}
+
+void put_json_string(LineWriter& w, std::string_view text) {
+    if (is_plain_json_text(text)) {
+        w.put('"', text, '"');
+        return;
+    }
+    w.put('"');
+    for (size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '"' || c == '\\') {
+            w.put('\\', static_cast<char>(c));
+            ++i;
+        } else if (c == '\n') {
+            w.put("\\n");
+            ++i;
+        } else if (c == '\t') {
+            w.put("\\t");
+            ++i;
+        } else if (c < 0x20 || c == 0x7f) {
+            put_unicode_escape(w, c);
+            ++i;
+        } else if (c < 0x80) {
+            w.put(static_cast<char>(c));
+            ++i;
+        } else if (size_t len = utf8_sequence_length(text, i)) {
+            w.put(text.substr(i, len));
+            i += len;
+        } else {
+            put_unicode_escape(w, c);
+            ++i;
+        }
+    }
+    w.put('"');
+}
+
+void put_error(LineWriter& w, int32_t err) {
+    if (err) w.put(R"(,"error":")", errno_name(err), '"');
+}
+
 class JsonFormatter final : public EventFormatter {
 public:
     std::string preamble() const override { return {}; }
 
     void append(const Event& e, std::string& out) const override {
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, R"({{"type":"{}","ts_ns":{},"pid":{},"tid":{},"comm":)",
-                       event_type_name(e.type), e.ts_ns, e.pid, e.tid);
-        append_json_string(out, e.comm);
-        fmt::format_to(it, R"(,"cpu":{})", e.cpu);
-        std::visit([&](const auto& d) { fields(d, out); }, e.data);
-        out += "}\n";
+        LineWriter w(out);
+        w.put(R"({"type":")", event_type_name(e.type), R"(","ts_ns":)", e.ts_ns);
+        w.put(task_.text(e, task_fields), R"(,"cpu":)", e.cpu);
+        std::visit([&](const auto& d) { fields(d, w); }, e.data);
+        w.put("}\n");
     }
 
 private:
-    static void hex_field(std::string& out, const char* key, uint64_t value) {
-        fmt::format_to(std::back_inserter(out), R"(,"{}":"{:#x}")", key, value);
-    }
-    static void error_field(std::string& out, int32_t err) {
-        if (err) fmt::format_to(std::back_inserter(out), R"(,"error":"{}")", errno_name(err));
+    // ,"pid":1234,"tid":1235,"comm":"worker"
+    static void task_fields(LineWriter& w, const Event& e) {
+        w.put(R"(,"pid":)", e.pid, R"(,"tid":)", e.tid, R"(,"comm":)");
+        put_json_string(w, e.comm);
     }
 
-    static void fields(const FaultData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        hex_field(out, "ip", d.ip);
-        auto it = std::back_inserter(out);
+    static void fields(const FaultData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","ip":")", Hex{d.ip}, '"');
         // Fields a source on this kernel could not give are left out, never guessed.
-        if (d.access != Access::Unknown) {
-            fmt::format_to(it, R"(,"access":"{}")", access_name(d.access));
+        if (d.access != Access::Unknown) w.put(R"(,"access":")", access_name(d.access), '"');
+        if (d.mode == FaultMode::User) {
+            w.put(R"(,"mode":"user")");
+        } else {
+            w.put(R"(,"mode":"kernel")");
         }
-        fmt::format_to(it, R"(,"mode":"{}")", d.mode == FaultMode::User ? "user" : "kernel");
         if (d.outcome != FaultOutcome::Unknown) {
-            fmt::format_to(it, R"(,"outcome":"{}")", outcome_name(d.outcome));
+            w.put(R"(,"outcome":")", outcome_name(d.outcome), '"');
         }
         if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
-            fmt::format_to(it, R"(,"latency_ns":{})", d.latency_ns);
+            w.put(R"(,"latency_ns":)", d.latency_ns);
         }
     }
-    static void fields(const MmapData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, R"(,"len":{},"prot":"{}","flags":"{}","fd":{},"pgoff":{})", d.len,
-                       prot_string(d.prot), mmap_flags_string(d.flags), d.fd, d.pgoff);
-        error_field(out, d.err);
+    static void fields(const MmapData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"prot":")",
+              prot_string(d.prot), R"(","flags":")", mmap_flags_string(d.flags), R"(","fd":)",
+              d.fd, R"(,"pgoff":)", d.pgoff);
+        put_error(w, d.err);
     }
-    static void fields(const MunmapData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        fmt::format_to(std::back_inserter(out), R"(,"len":{})", d.len);
-        error_field(out, d.err);
+    static void fields(const MunmapData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len);
+        put_error(w, d.err);
     }
-    static void fields(const ForkData& d, std::string& out) {
-        fmt::format_to(std::back_inserter(out), R"(,"child_pid":{},"child_start_ns":{})",
-                       d.child_pid, d.child_start_ns);
+    static void fields(const ForkData& d, LineWriter& w) {
+        w.put(R"(,"child_pid":)", d.child_pid, R"(,"child_start_ns":)", d.child_start_ns);
     }
-    static void fields(const ExecData& d, std::string& out) {
-        out += R"(,"filename":)";
-        append_json_string(out, d.filename);
+    static void fields(const ExecData& d, LineWriter& w) {
+        w.put(R"(,"filename":)");
+        put_json_string(w, d.filename);
     }
-    static void fields(const ExitData& d, std::string& out) {
+    static void fields(const ExitData& d, LineWriter& w) {
         const uint32_t sig = d.status & 0x7f;
-        auto it = std::back_inserter(out);
         if (sig == 0) {
-            fmt::format_to(it, R"(,"code":{})", (d.status >> 8) & 0xff);
+            w.put(R"(,"code":)", (d.status >> 8) & 0xff);
         } else {
-            fmt::format_to(it, R"(,"code":{},"signal":"{}")", 128 + sig,
-                           signal_name(static_cast<int>(sig)));
+            w.put(R"(,"code":)", 128 + sig, R"(,"signal":")", signal_name(static_cast<int>(sig)),
+                  '"');
         }
-        fmt::format_to(it, R"(,"start_ns":{})", d.start_ns);
+        w.put(R"(,"start_ns":)", d.start_ns);
     }
-    static void fields(const MremapData& d, std::string& out) {
-        hex_field(out, "old_addr", d.old_addr);
-        fmt::format_to(std::back_inserter(out), R"(,"old_len":{})", d.old_len);
-        hex_field(out, "new_addr", d.new_addr);
-        fmt::format_to(std::back_inserter(out), R"(,"new_len":{},"flags":"{}")", d.new_len,
-                       mremap_flags_string(d.flags));
-        error_field(out, d.err);
+    static void fields(const MremapData& d, LineWriter& w) {
+        w.put(R"(,"old_addr":")", Hex{d.old_addr}, R"(","old_len":)", d.old_len,
+              R"(,"new_addr":")", Hex{d.new_addr}, R"(","new_len":)", d.new_len,
+              R"(,"flags":")", mremap_flags_string(d.flags), '"');
+        put_error(w, d.err);
     }
-    static void fields(const BrkData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        hex_field(out, "ret", d.ret);
+    static void fields(const BrkData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","ret":")", Hex{d.ret}, '"');
     }
-    static void fields(const MprotectData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        fmt::format_to(std::back_inserter(out), R"(,"len":{},"prot":"{}")", d.len,
-                       prot_string(d.prot));
-        error_field(out, d.err);
+    static void fields(const MprotectData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"prot":")",
+              prot_string(d.prot), '"');
+        put_error(w, d.err);
     }
-    static void fields(const MadviseData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        fmt::format_to(std::back_inserter(out), R"(,"len":{},"advice":"{}")", d.len,
-                       madvise_advice_name(d.advice));
-        error_field(out, d.err);
+    static void fields(const MadviseData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"advice":")",
+              madvise_advice_name(d.advice), '"');
+        put_error(w, d.err);
     }
-    static void fields(const TlbFlushData& d, std::string& out) {
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, R"(,"reason":"{}")", tlb_reason_name(d.reason));
+    static void fields(const TlbFlushData& d, LineWriter& w) {
+        w.put(R"(,"reason":")", tlb_reason_name(d.reason), '"');
         if (d.pages == PT_TLB_FLUSH_ALL) {
-            out += R"(,"pages":"all")";
+            w.put(R"(,"pages":"all")");
         } else {
-            fmt::format_to(it, R"(,"pages":{})", d.pages);
+            w.put(R"(,"pages":)", d.pages);
         }
         if (d.start || d.end) {
-            hex_field(out, "start", d.start);
-            hex_field(out, "end", d.end);
+            w.put(R"(,"start":")", Hex{d.start}, R"(","end":")", Hex{d.end}, '"');
         }
     }
-    static void fields(const MigrateData& d, std::string& out) {
-        hex_field(out, "addr", d.addr);
-        fmt::format_to(std::back_inserter(out),
-                       R"(,"old_pfn":{},"new_pfn":{},"order":{},"reason":"{}","mode":"{}","by_pid":{},"by_comm":)",
-                       d.old_pfn, d.new_pfn, d.order, migrate_reason_name(d.reason),
-                       migrate_mode_name(d.mode), d.by_pid);
-        append_json_string(out, d.by_comm);
+    static void fields(const MigrateData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","old_pfn":)", d.old_pfn, R"(,"new_pfn":)",
+              d.new_pfn, R"(,"order":)", d.order, R"(,"reason":")",
+              migrate_reason_name(d.reason), R"(","mode":")", migrate_mode_name(d.mode),
+              R"(","by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
     }
-    static void fields(const MigrateBatchData& d, std::string& out) {
-        fmt::format_to(std::back_inserter(out),
-                       R"(,"succeeded":{},"failed":{},"thp_succeeded":{},"thp_failed":{},"reason":"{}","mode":"{}","traced_pages":{},"by_pid":{},"by_comm":)",
-                       d.succeeded, d.failed, d.thp_succeeded, d.thp_failed,
-                       migrate_reason_name(d.reason), migrate_mode_name(d.mode), d.traced_pages,
-                       d.by_pid);
-        append_json_string(out, d.by_comm);
+    static void fields(const MigrateBatchData& d, LineWriter& w) {
+        w.put(R"(,"succeeded":)", d.succeeded, R"(,"failed":)", d.failed,
+              R"(,"thp_succeeded":)", d.thp_succeeded, R"(,"thp_failed":)", d.thp_failed,
+              R"(,"reason":")", migrate_reason_name(d.reason), R"(","mode":")",
+              migrate_mode_name(d.mode), R"(","traced_pages":)", d.traced_pages,
+              R"(,"by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
     }
-    static void fields(const LostData& d, std::string& out) {
-        fmt::format_to(std::back_inserter(out), R"(,"count":{})", d.count);
-    }
+    static void fields(const LostData& d, LineWriter& w) { w.put(R"(,"count":)", d.count); }
+
+    // Only a cache: the output never depends on what it holds.
+    mutable TaskTextCache task_;
 };
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-    out += '"';
-    for (size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-            ++i;
-        } else if (c == '\n') {
-            out += "\\n";
-            ++i;
-        } else if (c == '\t') {
-            out += "\\t";
-            ++i;
-        } else if (c < 0x20 || c == 0x7f) {
-            fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-            ++i;
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
-        } else if (size_t len = utf8_sequence_length(text, i)) {
-            out.append(text.substr(i, len));
-            i += len;
-        } else {
-            fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-            ++i;
-        }
-    }
-    out += '"';
+    LineWriter w(out);
+    put_json_string(w, text);
 }
 
 std::unique_ptr<EventFormatter> make_json_formatter() { return std::make_unique<JsonFormatter>(); }

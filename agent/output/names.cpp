@@ -53,7 +53,7 @@ void append_name(std::string& out, const std::string& name) {
 
 }  // namespace
 
-const char* access_name(Access access) {
+std::string_view access_name(Access access) {
     switch (access) {
     case Access::Read: return "read";
     case Access::Write: return "write";
@@ -63,7 +63,7 @@ const char* access_name(Access access) {
     return "unknown";
 }
 
-const char* outcome_name(FaultOutcome outcome) {
+std::string_view outcome_name(FaultOutcome outcome) {
     switch (outcome) {
     case FaultOutcome::Minor: return "minor";
     case FaultOutcome::Major: return "major";

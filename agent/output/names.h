@@ -27,10 +27,10 @@ std::string hex(uint64_t value);
 std::string printable(std::string_view text);
 
 // "read", "write", "exec" ("unknown" when the source has no error code)
-const char* access_name(Access access);
+std::string_view access_name(Access access);
 
 // "minor", "major", "unaccounted"; "" for unknown (the field is then omitted)
-const char* outcome_name(FaultOutcome outcome);
+std::string_view outcome_name(FaultOutcome outcome);
 
 // madvise advice: "dontneed", "free", "hugepage", ...; unknown values as decimal
 std::string madvise_advice_name(int32_t advice);

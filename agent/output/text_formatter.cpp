@@ -1,37 +1,64 @@
 #include <fmt/format.h>
 
-#include <iterator>
-
 #include "output/formatter.h"
+#include "output/line_writer.h"
 #include "output/names.h"
+#include "output/task_text_cache.h"
 #include "util/error.h"
 
 namespace pagetrace {
 
 namespace {
 
-// "[0x7f00..., 0x7f00...) 16 KiB"
-std::string range_text(uint64_t addr, uint64_t len) {
-    return fmt::format("{}-{} {}", hex(addr), hex(addr + len), human_size(len));
+// "0x7f00...-0x7f00... 16 KiB"
+void put_range(LineWriter& w, uint64_t addr, uint64_t len) {
+    w.put(Hex{addr}, '-', Hex{addr + len}, ' ', human_size(len));
 }
 
 // "850 ns", "12.3 us", "4.56 ms"
-std::string duration_text(uint64_t ns) {
-    if (ns < 1000) return fmt::format("{} ns", ns);
+void put_duration(LineWriter& w, uint64_t ns) {
+    if (ns < 1000) {
+        w.put(ns, " ns");
+        return;
+    }
     // Pick the unit after rounding: 999,960 ns is "1.00 ms", not "1000.0 us".
-    if (ns < 999'950) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
-    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+    if (ns < 999'950) {
+        w.put(Fixed<1>{static_cast<double>(ns) / 1e3}, " us");
+    } else {
+        w.put(Fixed<2>{static_cast<double>(ns) / 1e6}, " ms");
+    }
 }
 
-std::string task_text(const std::string& comm, uint32_t pid) {
-    return fmt::format("{}/{}", comm.empty() ? "-" : printable(comm), pid);
+// Whether every byte of `text` is printable ASCII: such text is shown as it
+// is, one column a byte.
+bool is_printable_ascii(std::string_view text) {
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x7f) return false;
+    }
+    return true;
 }
 
-std::string exit_text(uint32_t status) {
-    const uint32_t sig = status & 0x7f;
-    if (sig == 0) return fmt::format("code={}", (status >> 8) & 0xff);
-    return fmt::format("killed by {}{}", signal_name(static_cast<int>(sig)),
-                       (status & 0x80) ? " (core dumped)" : "");
+// The COMM column: the printable name ("-" for none), left-aligned in 16
+// columns as fmt's "{:<16}". Names with other bytes go through fmt itself,
+// which counts the columns of UTF-8 text its own way.
+void put_comm_column(LineWriter& w, const std::string& comm) {
+    if (comm.empty()) {
+        w.put(AlignLeft{"-", 16});
+    } else if (is_printable_ascii(comm)) {
+        w.put(AlignLeft{comm, 16});
+    } else {
+        w.put(fmt::format("{:<16}", printable(comm)));
+    }
+}
+
+// "worker/1234"
+void put_task(LineWriter& w, const std::string& comm, uint32_t pid) {
+    w.put(comm.empty() ? "-" : printable(comm), '/', pid);
+}
+
+void put_error(LineWriter& w, int32_t err) {
+    if (err) w.put(" -> ", errno_name(err));
 }
 
 class TextFormatter final : public EventFormatter {
@@ -46,108 +73,117 @@ public:
     void append(const Event& e, std::string& out) const override {
         const double seconds =
             (static_cast<double>(e.ts_ns) - static_cast<double>(start_ns_)) / 1e9;
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, "{:>12.6f} {:<16} {:>7} {:>7} {:<6} ", seconds,
-                       e.comm.empty() ? "-" : printable(e.comm), e.pid, e.tid, event_type_name(e.type));
-        std::visit([&](const auto& d) { details(d, e, out); }, e.data);
-        out += '\n';
+        LineWriter w(out);
+        w.put(Fixed<6>{seconds, 12}, ' ');
+        w.put(task_.text(e, task_columns), AlignLeft{event_type_name(e.type), 6}, ' ');
+        std::visit([&](const auto& d) { details(d, e, w); }, e.data);
+        w.put('\n');
     }
 
 private:
-    static void details(const FaultData& d, const Event&, std::string& out) {
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, "{}", hex(d.addr));
-        if (d.access != Access::Unknown) fmt::format_to(it, " {}", access_name(d.access));
-        fmt::format_to(it, " {} ip={}", d.mode == FaultMode::User ? "user" : "kernel", hex(d.ip));
+    // "worker            1234    1235 "
+    static void task_columns(LineWriter& w, const Event& e) {
+        put_comm_column(w, e.comm);
+        w.put(' ', AlignRight{e.pid, 7}, ' ', AlignRight{e.tid, 7}, ' ');
+    }
+
+    static void details(const FaultData& d, const Event&, LineWriter& w) {
+        w.put(Hex{d.addr});
+        if (d.access != Access::Unknown) w.put(' ', access_name(d.access));
+        w.put(d.mode == FaultMode::User ? " user" : " kernel", " ip=", Hex{d.ip});
         if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
-            fmt::format_to(it, " {} {}", outcome_name(d.outcome), duration_text(d.latency_ns));
+            w.put(' ', outcome_name(d.outcome), ' ');
+            put_duration(w, d.latency_ns);
         } else if (d.outcome == FaultOutcome::Unaccounted) {
-            out += " unaccounted";
+            w.put(" unaccounted");
         }
     }
-    static void details(const MmapData& d, const Event&, std::string& out) {
-        auto it = std::back_inserter(out);
+    static void details(const MmapData& d, const Event&, LineWriter& w) {
         if (d.err) {
-            fmt::format_to(it, "hint={} len={} {} {} fd={} pgoff={} -> {}", hex(d.addr),
-                           human_size(d.len), prot_string(d.prot), mmap_flags_string(d.flags),
-                           d.fd, d.pgoff, errno_name(d.err));
+            w.put("hint=", Hex{d.addr}, " len=", human_size(d.len), ' ', prot_string(d.prot), ' ',
+                  mmap_flags_string(d.flags), " fd=", d.fd, " pgoff=", d.pgoff);
+            put_error(w, d.err);
             return;
         }
-        fmt::format_to(it, "{} {} {}", range_text(d.addr, d.len), prot_string(d.prot),
-                       mmap_flags_string(d.flags));
-        if (d.fd >= 0) fmt::format_to(it, " fd={} pgoff={}", d.fd, d.pgoff);
+        put_range(w, d.addr, d.len);
+        w.put(' ', prot_string(d.prot), ' ', mmap_flags_string(d.flags));
+        if (d.fd >= 0) w.put(" fd=", d.fd, " pgoff=", d.pgoff);
     }
-    static void details(const MunmapData& d, const Event&, std::string& out) {
-        out += range_text(d.addr, d.len);
-        if (d.err) out += " -> " + errno_name(d.err);
+    static void details(const MunmapData& d, const Event&, LineWriter& w) {
+        put_range(w, d.addr, d.len);
+        put_error(w, d.err);
     }
-    static void details(const ForkData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "child={}", d.child_pid);
+    static void details(const ForkData& d, const Event&, LineWriter& w) {
+        w.put("child=", d.child_pid);
     }
-    static void details(const ExecData& d, const Event&, std::string& out) {
-        out += printable(d.filename);
+    static void details(const ExecData& d, const Event&, LineWriter& w) {
+        w.put(printable(d.filename));
     }
-    static void details(const ExitData& d, const Event&, std::string& out) {
-        out += exit_text(d.status);
+    static void details(const ExitData& d, const Event&, LineWriter& w) {
+        const uint32_t sig = d.status & 0x7f;
+        if (sig == 0) {
+            w.put("code=", (d.status >> 8) & 0xff);
+        } else {
+            w.put("killed by ", signal_name(static_cast<int>(sig)),
+                  (d.status & 0x80) ? " (core dumped)" : "");
+        }
     }
-    static void details(const MremapData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} -> ", range_text(d.old_addr, d.old_len));
+    static void details(const MremapData& d, const Event&, LineWriter& w) {
+        put_range(w, d.old_addr, d.old_len);
+        w.put(" -> ");
         if (d.err) {
-            fmt::format_to(std::back_inserter(out), "{} {} -> {}", human_size(d.new_len),
-                           mremap_flags_string(d.flags), errno_name(d.err));
+            w.put(human_size(d.new_len), ' ', mremap_flags_string(d.flags));
+            put_error(w, d.err);
             return;
         }
-        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.new_addr, d.new_len),
-                       mremap_flags_string(d.flags));
+        put_range(w, d.new_addr, d.new_len);
+        w.put(' ', mremap_flags_string(d.flags));
     }
-    static void details(const BrkData& d, const Event&, std::string& out) {
+    static void details(const BrkData& d, const Event&, LineWriter& w) {
         if (d.addr == 0) {
-            fmt::format_to(std::back_inserter(out), "query -> {}", hex(d.ret));
+            w.put("query -> ", Hex{d.ret});
         } else {
-            fmt::format_to(std::back_inserter(out), "{} -> {}{}", hex(d.addr), hex(d.ret),
-                           d.ret == d.addr ? "" : " (refused)");
+            w.put(Hex{d.addr}, " -> ", Hex{d.ret}, d.ret == d.addr ? "" : " (refused)");
         }
     }
-    static void details(const MprotectData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.addr, d.len),
-                       prot_string(d.prot));
-        if (d.err) out += " -> " + errno_name(d.err);
+    static void details(const MprotectData& d, const Event&, LineWriter& w) {
+        put_range(w, d.addr, d.len);
+        w.put(' ', prot_string(d.prot));
+        put_error(w, d.err);
     }
-    static void details(const MadviseData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} {}", range_text(d.addr, d.len),
-                       madvise_advice_name(d.advice));
-        if (d.err) out += " -> " + errno_name(d.err);
+    static void details(const MadviseData& d, const Event&, LineWriter& w) {
+        put_range(w, d.addr, d.len);
+        w.put(' ', madvise_advice_name(d.advice));
+        put_error(w, d.err);
     }
-    static void details(const TlbFlushData& d, const Event&, std::string& out) {
-        auto it = std::back_inserter(out);
-        fmt::format_to(it, "{} ", tlb_reason_name(d.reason));
+    static void details(const TlbFlushData& d, const Event&, LineWriter& w) {
+        w.put(tlb_reason_name(d.reason), ' ');
         if (d.pages == PT_TLB_FLUSH_ALL) {
-            out += "all";
+            w.put("all");
         } else {
-            fmt::format_to(it, "{} page{}", d.pages, d.pages == 1 ? "" : "s");
+            w.put(d.pages, d.pages == 1 ? " page" : " pages");
         }
-        if (d.start || d.end) fmt::format_to(it, " {}-{}", hex(d.start), hex(d.end));
+        if (d.start || d.end) w.put(' ', Hex{d.start}, '-', Hex{d.end});
     }
-    static void details(const MigrateData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} pfn {:#x} -> {:#x}{} {} {} by {}",
-                       hex(d.addr), d.old_pfn, d.new_pfn,
-                       d.order ? fmt::format(" order={}", d.order) : "",
-                       migrate_reason_name(d.reason), migrate_mode_name(d.mode),
-                       task_text(d.by_comm, d.by_pid));
+    static void details(const MigrateData& d, const Event&, LineWriter& w) {
+        w.put(Hex{d.addr}, " pfn ", Hex{d.old_pfn}, " -> ", Hex{d.new_pfn});
+        if (d.order) w.put(" order=", d.order);
+        w.put(' ', migrate_reason_name(d.reason), ' ', migrate_mode_name(d.mode), " by ");
+        put_task(w, d.by_comm, d.by_pid);
     }
-    static void details(const MigrateBatchData& d, const Event&, std::string& out) {
-        fmt::format_to(std::back_inserter(out),
-                       "{} {}: {} moved, {} failed (thp {}/{}), {} traced, by {}",
-                       migrate_reason_name(d.reason), migrate_mode_name(d.mode), d.succeeded,
-                       d.failed, d.thp_succeeded, d.thp_failed, d.traced_pages,
-                       task_text(d.by_comm, d.by_pid));
+    static void details(const MigrateBatchData& d, const Event&, LineWriter& w) {
+        w.put(migrate_reason_name(d.reason), ' ', migrate_mode_name(d.mode), ": ", d.succeeded,
+              " moved, ", d.failed, " failed (thp ", d.thp_succeeded, '/', d.thp_failed, "), ",
+              d.traced_pages, " traced, by ");
+        put_task(w, d.by_comm, d.by_pid);
     }
-    static void details(const LostData& d, const Event& e, std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{} events lost on cpu {} (ring buffer full)",
-                       d.count, e.cpu);
+    static void details(const LostData& d, const Event& e, LineWriter& w) {
+        w.put(d.count, " events lost on cpu ", e.cpu, " (ring buffer full)");
     }
 
     uint64_t start_ns_;
+    // Only a cache: the output never depends on what it holds.
+    mutable TaskTextCache task_;
 };
 
 }  // namespace

@@ -257,15 +257,7 @@ std::optional<std::string> decode_chunk_header(std::span<const std::byte, kChunk
 
 // --- events -----------------------------------------------------------------------
 
-uint16_t record_type(std::span<const std::byte> record) {
-    uint16_t type = 0;
-    std::memcpy(&type, record.data() + offsetof(pt_event_header, type), sizeof(type));
-    return type;
-}
-
-bool EventRecords::next(std::span<const std::byte>& record) {
-    if (pos_ >= payload_.size() || !error_.empty()) return false;
-    const size_t left = payload_.size() - pos_;
+bool EventRecords::malformed(size_t left) {
     if (left < sizeof(pt_event_header)) {
         error_ = fmt::format("record at payload offset {} has {} bytes, less than an event header",
                              pos_, left);
@@ -273,14 +265,9 @@ bool EventRecords::next(std::span<const std::byte>& record) {
     }
     uint16_t size = 0;
     std::memcpy(&size, payload_.data() + pos_ + offsetof(pt_event_header, size), sizeof(size));
-    if (size < sizeof(pt_event_header) || size > left) {
-        error_ = fmt::format("record at payload offset {} declares {} bytes ({} remain)", pos_,
-                             size, left);
-        return false;
-    }
-    record = payload_.subspan(pos_, size);
-    pos_ += size;
-    return true;
+    error_ = fmt::format("record at payload offset {} declares {} bytes ({} remain)", pos_, size,
+                         left);
+    return false;
 }
 
 // --- process ----------------------------------------------------------------------

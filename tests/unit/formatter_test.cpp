@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "output/formatter.h"
 
@@ -475,6 +477,37 @@ TEST(JsonFormatter, AppendsWithoutTouchingEarlierOutput) {
     EXPECT_EQ(out.rfind("previous\n", 0), 0u);
     EXPECT_NE(out.find(R"("child_pid":1,)"), std::string::npos);
     EXPECT_NE(out.find(R"("child_pid":2,)"), std::string::npos);
+}
+
+TEST(Formatters, LinesDoNotDependOnThePreviousEvent) {
+    // The formatters keep the text naming the last event's task (pid, tid,
+    // name): every line must still be the one a fresh formatter writes.
+    std::vector<Event> events;
+    for (const auto& [pid, tid, comm] : std::vector<std::tuple<uint32_t, uint32_t, std::string>>{
+             {100, 101, "app"},   {100, 101, "app"},     {100, 102, "app"},  {200, 102, "app"},
+             {200, 102, "apq"},   {200, 102, "ap"},      {200, 102, ""},     {0, 0, ""},
+             {200, 102, "a\"b"}, {200, 102, "\x01\xff"}, {100, 101, "app"}}) {
+        Event e = make_event(ForkData{7});
+        e.pid = pid;
+        e.tid = tid;
+        e.comm = comm;
+        events.push_back(e);
+    }
+    Event lost = make_event(LostData{3});
+    lost.pid = 0;
+    lost.tid = 0;
+    lost.comm.clear();
+    events.insert(events.begin(), lost);
+    for (const auto format : {OutputFormat::Json, OutputFormat::Text}) {
+        auto formatter = make_formatter(format, kStart);
+        std::string out;
+        std::string expected;
+        for (const Event& e : events) {
+            formatter->append(e, out);
+            expected += format_one(format, e);
+        }
+        EXPECT_EQ(out, expected);
+    }
 }
 
 TEST(JsonFormatter, HostileNamesStayOneValidLine) {

@@ -119,15 +119,15 @@ TEST(MigrateModeName, Unknown) {
 }
 
 TEST(OutcomeName, AllOutcomes) {
-    EXPECT_STREQ(outcome_name(FaultOutcome::Minor), "minor");
-    EXPECT_STREQ(outcome_name(FaultOutcome::Major), "major");
-    EXPECT_STREQ(outcome_name(FaultOutcome::Unaccounted), "unaccounted");
+    EXPECT_EQ(outcome_name(FaultOutcome::Minor), "minor");
+    EXPECT_EQ(outcome_name(FaultOutcome::Major), "major");
+    EXPECT_EQ(outcome_name(FaultOutcome::Unaccounted), "unaccounted");
     // Unknown has no name: the field is left out of the output.
-    EXPECT_STREQ(outcome_name(FaultOutcome::Unknown), "");
+    EXPECT_EQ(outcome_name(FaultOutcome::Unknown), "");
 }
 
 TEST(AccessName, UnknownAccess) {
-    EXPECT_STREQ(access_name(Access::Unknown), "unknown");
+    EXPECT_EQ(access_name(Access::Unknown), "unknown");
 }
 
 TEST(EventTypeFromName, RoundTripForEveryType) {
