@@ -7,6 +7,9 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+bench_name=bench-faultstorm
+# shellcheck source=bench/common.sh
+source "$script_dir/bench/common.sh"  # die, note, now, cpu_busy_percent
 
 usage() {
     cat <<EOF
@@ -34,12 +37,6 @@ WORKLOAD_ARGS go to fault_storm (default: --mib 256 --iterations 8).
 Expected faults = mib * 256 * iterations * threads (4 KiB pages).
 EOF
 }
-
-die() {
-    echo "bench-faultstorm: error: $*" >&2
-    exit 1
-}
-note() { echo "bench-faultstorm: $*" >&2; }
 
 orig_args=("$@")
 runs=5
@@ -165,8 +162,6 @@ cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 [[ -z "$keep_dir" ]] || mkdir -p "$keep_dir"
 
-now() { date +%s.%N; }
-
 # Field from fault_storm's result line, e.g. report_field FILE pages_touched.
 report_field() {
     sed -n "s/.*[[:space:]]$2=\([0-9.]*\).*/\1/p" "$1" | head -n1
@@ -274,16 +269,6 @@ modes=(plain pagetrace)
 
 # Tracing needs a second CPU for the consumer, so other load skews the traced
 # runs more than the untraced ones. Say so rather than report a bad ratio quietly.
-cpu_busy_percent() { # over one second, all CPUs, from /proc/stat
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN {
-        split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; idle = y[2] - x[2]
-        printf "%.0f", (busy + idle) ? 100 * busy / (busy + idle) : 0 }'
-}
 busy_before=$(cpu_busy_percent)
 if ((busy_before > 10)); then
     note "warning: the CPUs are ${busy_before}% busy before starting; other work will skew the results"

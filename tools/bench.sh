@@ -21,6 +21,9 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+bench_name=bench
+# shellcheck source=bench/common.sh
+source "$script_dir/bench/common.sh"  # die, note, now, cpu_busy_percent
 
 usage() {
     cat <<EOF
@@ -50,12 +53,6 @@ options:
   -h, --help           show this help
 EOF
 }
-
-die() {
-    echo "bench: error: $*" >&2
-    exit 1
-}
-note() { echo "bench: $*" >&2; }
 
 orig_args=("$@")
 quick=0
@@ -220,18 +217,8 @@ if [[ -n "$out_file" ]]; then
 fi
 
 # ---------------------------------------------------------------- helpers
-now() { date +%s.%N; }
 thousands() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }; print s r }'; }
 kv() { sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null | head -n1; } # kv FILE KEY
-cpu_busy_percent() { # over one second, all CPUs, from /proc/stat
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; idle = y[2] - x[2]
-        printf "%.0f", (busy + idle) ? 100 * busy / (busy + idle) : 0 }'
-}
 wait_for_text() { # wait_for_text FILE TEXT SECONDS PID: 0 when TEXT appears, 1 if PID ends or time runs out
     local deadline=$((SECONDS + $3))
     while ((SECONDS < deadline)); do

@@ -75,20 +75,24 @@ struct BtfDeleter {
 };
 
 bool perf_software_event_works(uint64_t config) {
-    perf_event_attr attr{};
-    attr.size = sizeof(attr);
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = config;
-    attr.sample_period = 1;
-    attr.disabled = 1;
-    const int fd = static_cast<int>(
-        ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    const int fd = open_software_perf_event(config, 0);
     if (fd < 0) return false;
     ::close(fd);
     return true;
 }
 
 }  // namespace
+
+int open_software_perf_event(uint64_t config, int cpu) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = config;
+    attr.sample_period = 1;
+    attr.disabled = 1;
+    return static_cast<int>(
+        ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
 
 std::vector<HookStatus> probe_hooks(const std::string& btf_path) {
     std::unique_ptr<btf, BtfDeleter> kernel_btf(

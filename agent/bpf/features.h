@@ -30,4 +30,10 @@ bool hook_available(const std::vector<HookStatus>& hooks, const std::string& nam
 // Human text for `pagetrace features`: hooks, then the source of each event type.
 std::string describe_features(const std::vector<HookStatus>& hooks);
 
+// Opens the software perf event `config` (PERF_COUNT_SW_PAGE_FAULTS_MIN or
+// _MAJ) for every process on `cpu`, disabled, sampling every event,
+// close-on-exec: the event a fault-completion program attaches to, and what
+// probing that hook tries. Returns the fd, or -1 with errno set.
+int open_software_perf_event(uint64_t config, int cpu);
+
 }  // namespace pagetrace

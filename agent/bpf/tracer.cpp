@@ -4,7 +4,6 @@
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <spdlog/spdlog.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -236,14 +235,7 @@ void Tracer::attach_fault_completion() {
         for (const auto& [config, prog] :
              {std::pair{PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.pt_fault_minor},
               std::pair{PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.pt_fault_major}}) {
-            perf_event_attr attr{};
-            attr.size = sizeof(attr);
-            attr.type = PERF_TYPE_SOFTWARE;
-            attr.config = config;
-            attr.sample_period = 1;
-            attr.disabled = 1;
-            const int fd = static_cast<int>(
-                ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+            const int fd = open_software_perf_event(config, cpu);
             if (fd < 0) {
                 throw Error(errno_message("opening the page-fault perf event on CPU " +
                                               std::to_string(cpu),

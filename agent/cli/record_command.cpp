@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 
+#include "cli/run_summary.h"
 #include "cli/target_setup.h"
 #include "cli/stop_signals.h"
 #include "decode/decoder.h"
@@ -123,17 +124,6 @@ private:
     bool shown_ = false;
 };
 
-std::string type_counts(const EventTally& events) {
-    std::string text;
-    for (size_t t = 1; t < events.per_type.size(); ++t) {
-        if (t == PT_EV_LOST || events.per_type[t] == 0) continue;
-        if (!text.empty()) text += ", ";
-        text += fmt::format("{} {}", events.per_type[t],
-                            event_type_name(static_cast<EventType>(t)));
-    }
-    return text;
-}
-
 }  // namespace
 
 int run_record_command(const RecordOptions& options) {
@@ -209,16 +199,7 @@ int run_record_command(const RecordOptions& options) {
 
     const double seconds = static_cast<double>(footer.end_ns - trace.start_ns()) / 1e9;
     const EventTally& events = totals.events;
-    const std::string types = type_counts(events);
-    const std::string line = fmt::format(
-        "{} events from {} process{} in {:.2f} s{}{}; {} lost", events.records, events.pids.size(),
-        events.pids.size() == 1 ? "" : "es", seconds, types.empty() ? "" : " (",
-        types.empty() ? "" : types + ")", events.lost);
-    if (events.lost) {
-        spdlog::warn("{} (the ring buffer was full; raise --ring-size)", line);
-    } else {
-        spdlog::info("{}", line);
-    }
+    log_run_summary(events.records, events.pids.size(), seconds, events.per_type, events.lost);
     const double records = events.records ? static_cast<double>(events.records) : 1.0;
     spdlog::info("wrote {}: {} in {} chunks, {:.1f} bytes/event ({:.1f} raw)", options.output_path,
                  human_size(totals.file_bytes), totals.chunks,

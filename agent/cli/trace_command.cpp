@@ -1,6 +1,5 @@
 #include "cli/trace_command.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -9,6 +8,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "cli/run_summary.h"
 #include "cli/target_setup.h"
 #include "cli/stop_signals.h"
 #include "decode/decoder.h"
@@ -28,19 +28,6 @@ struct TraceSummary {
     std::array<uint64_t, PT_EV_TYPE_MAX + 1> per_type{};
     uint64_t malformed = 0;
     std::unordered_set<uint32_t> pids;
-
-    std::string describe(const LiveTraceResult& result, double seconds) const {
-        std::string types;
-        for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) {
-            if (t == PT_EV_LOST || per_type[t] == 0) continue;
-            if (!types.empty()) types += ", ";
-            types += fmt::format("{} {}", per_type[t], event_type_name(static_cast<EventType>(t)));
-        }
-        return fmt::format("{} events from {} process{} in {:.2f} s{}{}; {} lost", result.records,
-                           pids.size(), pids.size() == 1 ? "" : "es", seconds,
-                           types.empty() ? "" : " (", types.empty() ? "" : types + ")",
-                           result.lost);
-    }
 };
 
 }  // namespace
@@ -86,12 +73,7 @@ int run_trace_command(const TraceOptions& options) {
     }
 
     const double seconds = static_cast<double>(monotonic_ns() - trace.start_ns()) / 1e9;
-    const std::string line = summary.describe(result, seconds);
-    if (result.lost) {
-        spdlog::warn("{} (the ring buffer was full; raise --ring-size)", line);
-    } else {
-        spdlog::info("{}", line);
-    }
+    log_run_summary(result.records, summary.pids.size(), seconds, summary.per_type, result.lost);
     if (summary.malformed) spdlog::warn("{} malformed records skipped", summary.malformed);
     if (timeline) {
         std::fputs(

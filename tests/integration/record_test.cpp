@@ -27,81 +27,14 @@
 #include <thread>
 #include <vector>
 
-#include "support/bpf_inventory.h"
-#include "support/json_lines.h"
-#include "support/subprocess.h"
+#include "support/trace_fixture.h"
 
 namespace pagetrace::test {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 constexpr int kNobody = 65534;
 constexpr int kExitPartial = 3;
-const std::string kPagetrace = PAGETRACE_BIN;
 const std::string kWorkloads = PAGETRACE_WORKLOAD_DIR;
-const std::string kTouchPages = kWorkloads + "/touch_pages";
-
-struct Region {
-    int pid = 0;
-    uint64_t addr = 0;
-    uint64_t len = 0;
-};
-
-// What touch_pages says it did.
-struct Report {
-    int pid = 0;
-    std::vector<int> children;
-    std::vector<Region> regions;
-
-    static Report parse(const std::string& text) {
-        Report r;
-        std::istringstream in(text);
-        std::string kind;
-        while (in >> kind) {
-            if (kind == "pid") {
-                in >> r.pid;
-            } else if (kind == "child") {
-                int child = 0;
-                in >> child;
-                r.children.push_back(child);
-            } else if (kind == "region") {
-                Region reg;
-                std::string addr;
-                std::string mode;
-                in >> reg.pid >> addr >> reg.len >> mode;
-                reg.addr = std::strtoull(addr.c_str(), nullptr, 16);
-                r.regions.push_back(reg);
-            } else {
-                std::string rest;
-                std::getline(in, rest);
-            }
-        }
-        return r;
-    }
-    const Region& region_of(int pid) const {
-        for (const auto& reg : regions) {
-            if (reg.pid == pid) return reg;
-        }
-        throw std::runtime_error("no region reported for pid " + std::to_string(pid));
-    }
-};
-
-std::vector<JsonObject> of_type(const std::vector<JsonObject>& events, const std::string& type) {
-    std::vector<JsonObject> out;
-    for (const auto& e : events) {
-        if (e.str("type") == type) out.push_back(e);
-    }
-    return out;
-}
-
-size_t faults_in(const std::vector<JsonObject>& events, const Region& reg) {
-    size_t n = 0;
-    for (const auto& e : of_type(events, "fault")) {
-        const uint64_t addr = e.hex("addr");
-        n += addr >= reg.addr && addr < reg.addr + reg.len;
-    }
-    return n;
-}
 
 struct Result {
     int status = -1;
@@ -109,31 +42,10 @@ struct Result {
     std::string err;
 };
 
-class RecordTest : public ::testing::Test {
+// TraceTest's checks (root, no BPF program left behind), for record,
+// replay and info.
+class RecordTest : public TraceTest {
 protected:
-    void SetUp() override {
-        if (geteuid() != 0) {
-            if (std::getenv("CI")) FAIL() << "integration tests must run as root in CI";
-            GTEST_SKIP() << "\n*** SKIPPED: integration tests need root and BPF; run them with "
-                            "sudo (CI always does) ***";
-        }
-        for (const auto& prog : loaded_pagetrace_programs()) programs_before_.insert(prog.id);
-    }
-
-    void TearDown() override {
-        if (IsSkipped()) return;
-        std::vector<std::string> leaked;
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            leaked.clear();
-            for (const auto& prog : loaded_pagetrace_programs()) {
-                if (!programs_before_.count(prog.id)) leaked.push_back(prog.name);
-            }
-            if (leaked.empty()) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        EXPECT_EQ(leaked, std::vector<std::string>{}) << "BPF programs left loaded";
-    }
-
     // Runs pagetrace with `args` to completion (stdout and stderr captured).
     Result run(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt,
                double timeout_s = 60) {
@@ -159,15 +71,6 @@ protected:
         ASSERT_EQ(::chown(path.c_str(), kNobody, kNobody), 0) << std::strerror(errno);
     }
 
-    std::vector<std::string> touch_pages(const std::vector<std::string>& args) const {
-        std::vector<std::string> argv = {"--", kTouchPages, "--report", report()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return argv;
-    }
-    std::string report() const { return dir_.file("report.txt"); }
-
-    std::set<unsigned> programs_before_;
-    TempDir dir_;
     int runs_ = 0;
 };
 
@@ -193,7 +96,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
     ASSERT_EQ(replay.status, 0) << replay.err;
     EXPECT_EQ(replay.err, "");
     const auto events = parse_json_lines(replay.out);
-    const Report truth = Report::parse(read_file(report()));
+    const WorkloadReport truth = WorkloadReport::parse(read_file(report_path()));
     ASSERT_GT(truth.pid, 0);
     ASSERT_EQ(truth.children.size(), 1u);
     const int child = truth.children[0];
@@ -203,8 +106,8 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
     size_t mmaps = 0;
     for (const auto& e : of_type(events, "mmap")) mmaps += e.hex("addr") == reg.addr;
     EXPECT_EQ(mmaps, 1u);
-    EXPECT_EQ(faults_in(events, reg), kPages);
-    EXPECT_EQ(faults_in(events, truth.region_of(child)), 512u);
+    EXPECT_EQ(faults_in(events, reg).size(), kPages);
+    EXPECT_EQ(faults_in(events, truth.region_of(child)).size(), 512u);
     size_t munmaps = 0;
     for (const auto& e : of_type(events, "munmap")) munmaps += e.hex("addr") == reg.addr;
     EXPECT_EQ(munmaps, 1u);
@@ -234,7 +137,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
         run({"replay", file, "--format", "json", "--pid", std::to_string(child)}, kNobody);
     ASSERT_EQ(only_child.status, 0) << only_child.err;
     const auto child_events = parse_json_lines(only_child.out);
-    EXPECT_EQ(faults_in(child_events, truth.region_of(child)), 512u);
+    EXPECT_EQ(faults_in(child_events, truth.region_of(child)).size(), 512u);
     for (const auto& e : child_events) EXPECT_EQ(e.num("pid"), child);
 }
 
@@ -252,9 +155,9 @@ std::string without_clock_readings(const std::string& json_lines) {
 // field equal but the clock readings).
 TEST_F(RecordTest, ReplayPrintsWhatTracePrintedLive) {
     SpawnOptions wl;
-    Subprocess workload({kTouchPages, "--report", report(), "--pages", "2048", "--wait-signal"},
+    Subprocess workload({kTouchPages, "--report", report_path(), "--pages", "2048", "--wait-signal"},
                         wl);
-    ASSERT_TRUE(wait_for_text(report(), "ready", 10));
+    ASSERT_TRUE(wait_for_text(report_path(), "ready", 10));
     const std::string pid = std::to_string(workload.pid());
 
     SpawnOptions trace_opts;
@@ -278,8 +181,8 @@ TEST_F(RecordTest, ReplayPrintsWhatTracePrintedLive) {
     const std::string live = read_file(dir_.file("live.json"));
     const Result replay = run({"replay", dir_.file("run.ptr"), "--format", "json"});
     ASSERT_EQ(replay.status, 0) << replay.err;
-    const Report truth = Report::parse(read_file(report()));
-    EXPECT_EQ(faults_in(parse_json_lines(live), truth.region_of(workload.pid())), 2048u);
+    const WorkloadReport truth = WorkloadReport::parse(read_file(report_path()));
+    EXPECT_EQ(faults_in(parse_json_lines(live), truth.region_of(workload.pid())).size(), 2048u);
     ASSERT_NE(without_clock_readings(live), live);
     EXPECT_EQ(without_clock_readings(replay.out), without_clock_readings(live));
 
@@ -298,12 +201,12 @@ TEST_F(RecordTest, SigkillLeavesEveryCompleteChunkReadable) {
     std::vector<std::string> argv = {kPagetrace, "record", "-o", file};
     for (const auto& a : touch_pages({"--pages", "64", "--loop"})) argv.push_back(a);
     Subprocess recorder(argv, opts);
-    ASSERT_TRUE(wait_for_text(report(), "region", 20)) << read_file(opts.stderr_path);
+    ASSERT_TRUE(wait_for_text(report_path(), "region", 20)) << read_file(opts.stderr_path);
     // Past the first flush interval (1 s): events must be on disk.
     std::this_thread::sleep_for(std::chrono::milliseconds(1600));
     recorder.send_signal(SIGKILL);
     ASSERT_EQ(recorder.wait(10), 128 + SIGKILL);
-    const Report truth = Report::parse(read_file(report()));
+    const WorkloadReport truth = WorkloadReport::parse(read_file(report_path()));
     ::kill(truth.pid, SIGKILL);
 
     struct stat st{};
@@ -318,7 +221,7 @@ TEST_F(RecordTest, SigkillLeavesEveryCompleteChunkReadable) {
     EXPECT_NE(replay.err.find("byte "), std::string::npos) << replay.err;
     const auto events = parse_json_lines(replay.out);
     // At least the first second's iterations: 64 faults each in the region.
-    const size_t faults = faults_in(events, truth.regions.front());
+    const size_t faults = faults_in(events, truth.regions.front()).size();
     EXPECT_GE(faults, 64u * 10) << "less than 10 loop iterations recovered";
     EXPECT_EQ(of_type(events, "exec").size(), 1u);
 }
@@ -344,17 +247,18 @@ void stop_and_check_footer(RecordTest& t, TempDir& dir, int signum, bool forward
         o.stdout_path = dir.file("early.json");
         Subprocess early({kPagetrace, "replay", file, "--format", "json"}, o);
         EXPECT_EQ(early.wait(20), kExitPartial);
-        const Report so_far = Report::parse(read_file(report));
-        early_faults = faults_in(parse_json_lines(read_file(o.stdout_path)), so_far.regions.front());
+        const WorkloadReport so_far = WorkloadReport::parse(read_file(report));
+        early_faults =
+            faults_in(parse_json_lines(read_file(o.stdout_path)), so_far.regions.front()).size();
     }
     // Every loop completed before the signal must be in the file after it.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const size_t loops_before_signal = Report::parse(read_file(report)).regions.size();
+    const size_t loops_before_signal = WorkloadReport::parse(read_file(report)).regions.size();
     recorder.send_signal(signum);
     const auto status = recorder.wait(20);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 128 + signum) << read_file(opts.stderr_path);
-    const Report truth = Report::parse(read_file(report));
+    const WorkloadReport truth = WorkloadReport::parse(read_file(report));
     if (forwarded) {
         bool gone = false;
         for (int i = 0; i < 500 && !gone; ++i) {
@@ -382,7 +286,7 @@ void stop_and_check_footer(RecordTest& t, TempDir& dir, int signum, bool forward
     Subprocess replay({kPagetrace, "replay", file, "--format", "json"}, replay_opts);
     EXPECT_EQ(replay.wait(20), 0);
     const auto events = parse_json_lines(read_file(replay_opts.stdout_path));
-    const size_t faults = faults_in(events, truth.regions.front());
+    const size_t faults = faults_in(events, truth.regions.front()).size();
     EXPECT_GE(faults, 4u * loops_before_signal) << "events pending at the signal were not flushed";
     EXPECT_GT(faults, early_faults) << "the stop wrote nothing that was pending";
     (void)t;

@@ -8,26 +8,14 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "cli_support.h"
 #include "util/error.h"
 
 namespace pagetrace {
 namespace {
 
-struct Parsed {
-    int status = -1;
-    CommandLine cli;
-    std::string err;
-};
-
-Parsed parse(std::initializer_list<const char*> args) {
-    std::vector<const char*> argv{"pagetrace"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    Parsed p;
-    std::ostringstream out, err;
-    p.status = parse_command_line(static_cast<int>(argv.size()), argv.data(), p.cli, out, err);
-    p.err = err.str();
-    return p;
-}
+using test::parse;
+using test::Parsed;
 
 TEST(Selectors, EventsBecomeAKernelMask) {
     const Parsed p = parse({"trace", "--events", "fault,migrate,tlb_flush", "-p", "1"});

@@ -20,33 +20,13 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "cli_support.h"
 #include "proc/command_launcher.h"
 #include "util/error.h"
 
 using namespace pagetrace;
-
-namespace {
-
-struct Parsed {
-    int status = -1;
-    CommandLine cli;
-    std::string out;
-    std::string err;
-};
-
-Parsed parse(std::initializer_list<const char*> args) {
-    std::vector<const char*> argv{"pagetrace"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    Parsed p;
-    std::ostringstream out;
-    std::ostringstream err;
-    p.status = parse_command_line(static_cast<int>(argv.size()), argv.data(), p.cli, out, err);
-    p.out = out.str();
-    p.err = err.str();
-    return p;
-}
-
-}  // namespace
+using pagetrace::test::parse;
+using pagetrace::test::Parsed;
 
 TEST(CommandLine, TraceACommand) {
     const Parsed p = parse({"trace", "--", "/bin/true"});

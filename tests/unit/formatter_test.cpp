@@ -6,289 +6,39 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "output/formatter.h"
+#include "support/json_value.h"
 
 using namespace pagetrace;
+using pagetrace::test::Json;
+using pagetrace::test::parse_json;
 
 namespace {
 
-// A strict JSON (RFC 8259) recogniser, independent of the code under test:
-// says whether a text is exactly one JSON value, and decodes string literals
-// so escaping can be checked by round trip.
-class JsonReader {
-public:
-    explicit JsonReader(std::string_view text) : s_(text) {}
+// What is wrong with `text` as one JSON document, or "" (checked by a strict
+// reader that is independent of the code under test).
+std::string json_error(std::string_view text) {
+    std::string why;
+    return parse_json(text, &why) ? "" : why;
+}
 
-    // "" if the whole text is one valid JSON value, else what is wrong where.
-    std::string check_document() {
-        skip_ws();
-        if (!value()) return error_;
-        skip_ws();
-        if (i_ != s_.size()) {
-            fail("trailing characters");
-            return error_;
-        }
-        return {};
-    }
-
-    // Decodes a text that must be exactly one string literal.
-    bool read_string_document(std::string& out) {
-        skip_ws();
-        if (!string(&out)) return false;
-        skip_ws();
-        return i_ == s_.size();
-    }
-
-    const std::string& error() const { return error_; }
-
-private:
-    bool fail(const std::string& what) {
-        if (error_.empty()) error_ = what + " at offset " + std::to_string(i_);
+// Decodes `literal`, which must be exactly one JSON string literal.
+bool decode_json_string(std::string_view literal, std::string& out, std::string& why) {
+    std::optional<Json> value = parse_json(literal, &why);
+    if (!value) return false;
+    if (value->kind != Json::String) {
+        why = "not a string";
         return false;
     }
-    bool at_end() const { return i_ >= s_.size(); }
-    char peek() const { return at_end() ? '\0' : s_[i_]; }
-    void skip_ws() {
-        while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
-            ++i_;
-        }
-    }
-
-    bool value() {
-        if (++depth_ > 64) return fail("nesting too deep");
-        bool ok = false;
-        switch (peek()) {
-        case '{': ok = object(); break;
-        case '[': ok = array(); break;
-        case '"': ok = string(nullptr); break;
-        case 't': ok = literal("true"); break;
-        case 'f': ok = literal("false"); break;
-        case 'n': ok = literal("null"); break;
-        default: ok = number(); break;
-        }
-        --depth_;
-        return ok;
-    }
-
-    bool literal(std::string_view word) {
-        if (s_.substr(i_, word.size()) != word) return fail("bad literal");
-        i_ += word.size();
-        return true;
-    }
-
-    bool object() {
-        ++i_;  // {
-        skip_ws();
-        if (peek() == '}') {
-            ++i_;
-            return true;
-        }
-        for (;;) {
-            skip_ws();
-            if (peek() != '"') return fail("expected a key");
-            if (!string(nullptr)) return false;
-            skip_ws();
-            if (peek() != ':') return fail("expected ':'");
-            ++i_;
-            skip_ws();
-            if (!value()) return false;
-            skip_ws();
-            if (peek() == ',') {
-                ++i_;
-                continue;
-            }
-            if (peek() == '}') {
-                ++i_;
-                return true;
-            }
-            return fail("expected ',' or '}'");
-        }
-    }
-
-    bool array() {
-        ++i_;  // [
-        skip_ws();
-        if (peek() == ']') {
-            ++i_;
-            return true;
-        }
-        for (;;) {
-            skip_ws();
-            if (!value()) return false;
-            skip_ws();
-            if (peek() == ',') {
-                ++i_;
-                continue;
-            }
-            if (peek() == ']') {
-                ++i_;
-                return true;
-            }
-            return fail("expected ',' or ']'");
-        }
-    }
-
-    bool digits() {
-        const size_t start = i_;
-        while (!at_end() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-        return i_ > start;
-    }
-
-    bool number() {
-        if (peek() == '-') ++i_;
-        if (peek() == '0') {
-            ++i_;
-        } else if (peek() >= '1' && peek() <= '9') {
-            digits();
-        } else {
-            return fail("expected a value");
-        }
-        if (peek() == '.') {
-            ++i_;
-            if (!digits()) return fail("bad fraction");
-        }
-        if (peek() == 'e' || peek() == 'E') {
-            ++i_;
-            if (peek() == '+' || peek() == '-') ++i_;
-            if (!digits()) return fail("bad exponent");
-        }
-        return true;
-    }
-
-    static void put_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xc0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xe0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        }
-    }
-
-    bool hex4(uint32_t& cp) {
-        if (s_.size() - i_ < 4) return fail("short \\u escape");
-        cp = 0;
-        for (int k = 0; k < 4; ++k) {
-            const char c = s_[i_++];
-            cp <<= 4;
-            if (c >= '0' && c <= '9') {
-                cp |= static_cast<uint32_t>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                cp |= static_cast<uint32_t>(c - 'a' + 10);
-            } else if (c >= 'A' && c <= 'F') {
-                cp |= static_cast<uint32_t>(c - 'A' + 10);
-            } else {
-                return fail("bad hex digit in \\u escape");
-            }
-        }
-        return true;
-    }
-
-    // One raw UTF-8 encoded character starting with a byte >= 0x80.
-    bool raw_utf8(std::string* out) {
-        const auto b = [&](size_t k) { return static_cast<unsigned char>(s_[k]); };
-        const unsigned char lead = b(i_);
-        size_t n = 0;
-        uint32_t cp = 0;
-        if ((lead & 0xe0) == 0xc0) {
-            n = 2;
-            cp = lead & 0x1f;
-        } else if ((lead & 0xf0) == 0xe0) {
-            n = 3;
-            cp = lead & 0x0f;
-        } else if ((lead & 0xf8) == 0xf0) {
-            n = 4;
-            cp = lead & 0x07;
-        } else {
-            return fail("invalid UTF-8 lead byte");
-        }
-        if (s_.size() - i_ < n) return fail("truncated UTF-8");
-        for (size_t k = 1; k < n; ++k) {
-            if ((b(i_ + k) & 0xc0) != 0x80) return fail("invalid UTF-8 continuation");
-            cp = (cp << 6) | (b(i_ + k) & 0x3f);
-        }
-        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < kMin[n]) return fail("overlong UTF-8");
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return fail("invalid code point");
-        if (out) out->append(s_.substr(i_, n));
-        i_ += n;
-        return true;
-    }
-
-    bool string(std::string* out) {
-        if (peek() != '"') return fail("expected a string");
-        ++i_;
-        for (;;) {
-            if (at_end()) return fail("unterminated string");
-            const auto c = static_cast<unsigned char>(s_[i_]);
-            if (c == '"') {
-                ++i_;
-                return true;
-            }
-            if (c < 0x20) return fail("raw control character in string");
-            if (c >= 0x80) {
-                if (!raw_utf8(out)) return false;
-                continue;
-            }
-            if (c != '\\') {
-                if (out) *out += static_cast<char>(c);
-                ++i_;
-                continue;
-            }
-            ++i_;
-            if (at_end()) return fail("unterminated escape");
-            const char e = s_[i_++];
-            char plain = 0;
-            switch (e) {
-            case '"': plain = '"'; break;
-            case '\\': plain = '\\'; break;
-            case '/': plain = '/'; break;
-            case 'b': plain = '\b'; break;
-            case 'f': plain = '\f'; break;
-            case 'n': plain = '\n'; break;
-            case 'r': plain = '\r'; break;
-            case 't': plain = '\t'; break;
-            case 'u': {
-                uint32_t cp = 0;
-                if (!hex4(cp)) return false;
-                if (cp >= 0xdc00 && cp <= 0xdfff) return fail("lone low surrogate");
-                if (cp >= 0xd800 && cp <= 0xdbff) {
-                    uint32_t low = 0;
-                    if (s_.substr(i_, 2) != "\\u") return fail("lone high surrogate");
-                    i_ += 2;
-                    if (!hex4(low)) return false;
-                    if (low < 0xdc00 || low > 0xdfff) return fail("bad surrogate pair");
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-                }
-                if (out) put_utf8(*out, cp);
-                continue;
-            }
-            default: return fail("bad escape");
-            }
-            if (out) *out += plain;
-        }
-    }
-
-    std::string_view s_;
-    size_t i_ = 0;
-    int depth_ = 0;
-    std::string error_;
-};
-
-std::string json_error(std::string_view text) { return JsonReader(text).check_document(); }
+    out = std::move(value->text);
+    return true;
+}
 
 std::string json_literal(std::string_view text) {
     std::string out;
@@ -299,9 +49,9 @@ std::string json_literal(std::string_view text) {
 // Decodes what append_json_string wrote; fails the test if it is not JSON.
 std::string json_round_trip(std::string_view text) {
     const std::string literal = json_literal(text);
-    JsonReader reader(literal);
     std::string decoded;
-    EXPECT_TRUE(reader.read_string_document(decoded)) << reader.error() << " in " << literal;
+    std::string why;
+    EXPECT_TRUE(decode_json_string(literal, decoded, why)) << why << " in " << literal;
     return decoded;
 }
 
@@ -570,10 +320,10 @@ TEST(JsonString, EveryBytePairIsValidJsonAndAsciiAndUtf8RoundTrip) {
         for (int b = 0; b < 256; ++b) {
             const std::string text{static_cast<char>(a), static_cast<char>(b)};
             const std::string literal = json_literal(text);
-            JsonReader reader(literal);
             std::string decoded;
-            ASSERT_TRUE(reader.read_string_document(decoded))
-                << reader.error() << " for bytes " << a << "," << b << ": " << literal;
+            std::string why;
+            ASSERT_TRUE(decode_json_string(literal, decoded, why))
+                << why << " for bytes " << a << "," << b << ": " << literal;
             // Text that is already valid UTF-8 must come back unchanged.
             const bool valid_utf8 = (a < 0x80 && b < 0x80) ||
                                     (a >= 0xc2 && a <= 0xdf && (b & 0xc0) == 0x80);

@@ -16,232 +16,50 @@
 
 #include "output/formatter.h"
 #include "pagetrace/events.h"
+#include "support/json_value.h"
 
 using namespace pagetrace;
+using pagetrace::test::Json;
+using pagetrace::test::parse_json;
 
 namespace {
 
-// Reads one JSON Lines record strictly (RFC 8259): a single object whose
-// values are scalars, as every pagetrace line is. It knows nothing of the
-// formatter: strings are decoded from their escapes, numbers are checked
-// against the grammar, duplicate keys and bad UTF-8 are refused.
-class FlatJson {
-public:
+// Reads one JSON Lines record strictly (RFC 8259, support/json_value.h): a
+// single object whose values are scalars, as every pagetrace line is. It
+// knows nothing of the formatter: strings are decoded from their escapes,
+// numbers are checked against the grammar, duplicate keys and bad UTF-8 are
+// refused.
+struct FlatJson {
     struct Value {
         enum Kind { String, Number, Literal } kind = String;
         std::string text;  // decoded string, or the token as written
     };
     using Object = std::map<std::string, Value>;
 
-    // The object, or nullopt with why() set.
+    // The object, or nullopt with *why set.
     static std::optional<Object> parse(std::string_view line, std::string* why) {
-        FlatJson p(line);
+        std::optional<Json> json = parse_json(line, why);
+        if (!json) return std::nullopt;
+        if (json->kind != Json::Object) return refuse(why, "not an object");
         Object obj;
-        if (!p.object(obj)) {
-            if (why) *why = p.why_ + " at byte " + std::to_string(p.pos_);
-            return std::nullopt;
-        }
-        p.blanks();
-        if (p.pos_ != p.in_.size()) {
-            if (why) *why = "text after the object at byte " + std::to_string(p.pos_);
-            return std::nullopt;
+        for (auto& [key, v] : json->fields) {
+            Value& out = obj[key];
+            switch (v.kind) {
+            case Json::String: out = {Value::String, std::move(v.text)}; break;
+            case Json::Number: out = {Value::Number, std::move(v.text)}; break;
+            case Json::Bool: out = {Value::Literal, v.boolean ? "true" : "false"}; break;
+            case Json::Null: out = {Value::Literal, "null"}; break;
+            default: return refuse(why, "nested value in a flat record: " + key);
+            }
         }
         return obj;
     }
 
 private:
-    explicit FlatJson(std::string_view in) : in_(in) {}
-
-    bool bad(const char* what) {
-        if (why_.empty()) why_ = what;
-        return false;
+    static std::optional<Object> refuse(std::string* why, const std::string& what) {
+        if (why) *why = what;
+        return std::nullopt;
     }
-    bool more() const { return pos_ < in_.size(); }
-    unsigned char cur() const { return more() ? static_cast<unsigned char>(in_[pos_]) : 0; }
-    void blanks() {
-        while (more() && (cur() == ' ' || cur() == '\t' || cur() == '\r' || cur() == '\n')) ++pos_;
-    }
-    bool take(char c) {
-        blanks();
-        if (cur() != static_cast<unsigned char>(c)) return false;
-        ++pos_;
-        return true;
-    }
-
-    bool object(Object& obj) {
-        if (!take('{')) return bad("object expected");
-        if (take('}')) return true;
-        do {
-            blanks();
-            std::string key;
-            if (!string(key)) return false;
-            if (!take(':')) return bad("':' expected");
-            Value v;
-            if (!scalar(v)) return false;
-            if (!obj.emplace(std::move(key), std::move(v)).second) return bad("duplicate key");
-        } while (take(','));
-        if (!take('}')) return bad("',' or '}' expected");
-        return true;
-    }
-
-    bool scalar(Value& v) {
-        blanks();
-        const unsigned char c = cur();
-        if (c == '"') {
-            v.kind = Value::String;
-            return string(v.text);
-        }
-        for (std::string_view word : {"true", "false", "null"}) {
-            if (in_.substr(pos_, word.size()) == word) {
-                v.kind = Value::Literal;
-                v.text = word;
-                pos_ += word.size();
-                return true;
-            }
-        }
-        if (c == '{' || c == '[') return bad("nested value in a flat record");
-        v.kind = Value::Number;
-        return number(v.text);
-    }
-
-    size_t run_of_digits() {
-        const size_t from = pos_;
-        while (cur() >= '0' && cur() <= '9') ++pos_;
-        return pos_ - from;
-    }
-
-    bool number(std::string& token) {
-        const size_t from = pos_;
-        if (cur() == '-') ++pos_;
-        if (cur() == '0') {
-            ++pos_;  // no leading zeros
-        } else if (run_of_digits() == 0) {
-            return bad("value expected");
-        }
-        if (cur() == '.') {
-            ++pos_;
-            if (run_of_digits() == 0) return bad("digits expected after '.'");
-        }
-        if (cur() == 'e' || cur() == 'E') {
-            ++pos_;
-            if (cur() == '+' || cur() == '-') ++pos_;
-            if (run_of_digits() == 0) return bad("digits expected in exponent");
-        }
-        token = in_.substr(from, pos_ - from);
-        return true;
-    }
-
-    static void encode(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-            return;
-        }
-        const int extra = cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;
-        static constexpr unsigned char kLead[] = {0, 0xc0, 0xe0, 0xf0};
-        out += static_cast<char>(kLead[extra] | (cp >> (6 * extra)));
-        for (int k = extra - 1; k >= 0; --k) {
-            out += static_cast<char>(0x80 | ((cp >> (6 * k)) & 0x3f));
-        }
-    }
-
-    bool four_hex(uint32_t& cp) {
-        cp = 0;
-        for (int k = 0; k < 4; ++k, ++pos_) {
-            const unsigned char c = cur();
-            int digit = -1;
-            if (c >= '0' && c <= '9') digit = c - '0';
-            if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
-            if (digit < 0) return bad("bad \\u escape");
-            cp = cp * 16 + static_cast<uint32_t>(digit);
-        }
-        return true;
-    }
-
-    // A raw (unescaped) multi-byte UTF-8 character; rejects overlongs,
-    // surrogates and anything past U+10FFFF.
-    bool utf8_char(std::string& out) {
-        const unsigned char lead = cur();
-        int len = 0;
-        uint32_t cp = 0;
-        uint32_t min = 0;
-        if (lead >= 0xc0 && lead < 0xe0) {
-            len = 2, cp = lead & 0x1f, min = 0x80;
-        } else if (lead >= 0xe0 && lead < 0xf0) {
-            len = 3, cp = lead & 0x0f, min = 0x800;
-        } else if (lead >= 0xf0 && lead < 0xf8) {
-            len = 4, cp = lead & 0x07, min = 0x10000;
-        } else {
-            return bad("byte that cannot start UTF-8");
-        }
-        if (in_.size() - pos_ < static_cast<size_t>(len)) return bad("cut-off UTF-8");
-        for (int k = 1; k < len; ++k) {
-            const auto c = static_cast<unsigned char>(in_[pos_ + k]);
-            if ((c & 0xc0) != 0x80) return bad("bad UTF-8 continuation byte");
-            cp = (cp << 6) | (c & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) {
-            return bad("invalid UTF-8 character");
-        }
-        out.append(in_.substr(pos_, len));
-        pos_ += len;
-        return true;
-    }
-
-    bool string(std::string& out) {
-        if (cur() != '"') return bad("string expected");
-        ++pos_;
-        for (;;) {
-            if (!more()) return bad("string not closed");
-            const unsigned char c = cur();
-            if (c == '"') {
-                ++pos_;
-                return true;
-            }
-            if (c < 0x20) return bad("unescaped control character");
-            if (c >= 0x80) {
-                if (!utf8_char(out)) return false;
-                continue;
-            }
-            ++pos_;
-            if (c != '\\') {
-                out += static_cast<char>(c);
-                continue;
-            }
-            const unsigned char esc = cur();
-            ++pos_;
-            switch (esc) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                uint32_t cp = 0;
-                if (!four_hex(cp)) return false;
-                if (cp >= 0xdc00 && cp < 0xe000) return bad("unpaired low surrogate");
-                if (cp >= 0xd800 && cp < 0xdc00) {
-                    if (in_.substr(pos_, 2) != "\\u") return bad("unpaired high surrogate");
-                    pos_ += 2;
-                    uint32_t low = 0;
-                    if (!four_hex(low)) return false;
-                    if (low < 0xdc00 || low >= 0xe000) return bad("bad low surrogate");
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-                }
-                encode(out, cp);
-                break;
-            }
-            default: return bad("unknown escape");
-            }
-        }
-    }
-
-    std::string_view in_;
-    size_t pos_ = 0;
-    std::string why_;
 };
 
 }  // namespace

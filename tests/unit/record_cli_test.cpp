@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/options.h"
+#include "cli_support.h"
 #include "decode/event.h"
 #include "record/format.h"
 #include "record_support.h"
@@ -15,27 +16,8 @@
 using namespace pagetrace;
 using namespace pagetrace::recording::test;
 
-namespace {
-
-struct Parsed {
-    int status = -1;
-    CommandLine cli;
-    std::string out;
-    std::string err;
-};
-
-Parsed parse(std::vector<const char*> args) {
-    args.insert(args.begin(), "pagetrace");
-    Parsed p;
-    std::ostringstream out;
-    std::ostringstream err;
-    p.status = parse_command_line(static_cast<int>(args.size()), args.data(), p.cli, out, err);
-    p.out = out.str();
-    p.err = err.str();
-    return p;
-}
-
-}  // namespace
+using pagetrace::test::parse;
+using pagetrace::test::Parsed;
 
 TEST(RecordCommandLine, TakesTheSameTargetOptionsAsTrace) {
     const std::vector<const char*> target = {"--no-follow", "--ring-size", "16M", "--btf",

@@ -5,195 +5,34 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "support/json_value.h"
 #include "timeline/timeline_render.h"
 #include "timeline_story.h"
 
 using namespace pagetrace;
 using namespace pagetrace::story;
+using pagetrace::test::Json;
+using pagetrace::test::parse_json;
 
 namespace {
 
 constexpr uint64_t kA = 0x7f0000000000;
-
-// A JSON value (RFC 8259), enough to check the renderer's output.
-struct Json {
-    enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-    bool boolean = false;
-    std::string text;  // number as written, or decoded string
-    std::vector<Json> items;
-    std::map<std::string, Json> fields;
-
-    const Json& operator[](const std::string& key) const {
-        static const Json missing{};
-        auto it = fields.find(key);
-        return it == fields.end() ? missing : it->second;
-    }
-    bool has(const std::string& key) const { return fields.count(key) != 0; }
-    uint64_t u64() const { return std::stoull(text); }
-};
-
-class JsonParser {
-public:
-    static bool parse(std::string_view in, Json& out, std::string& why) {
-        JsonParser p(in);
-        if (!p.value(out, 0)) {
-            why = p.why_ + " at " + std::to_string(p.pos_);
-            return false;
-        }
-        p.blanks();
-        if (p.pos_ != in.size()) {
-            why = "trailing text at " + std::to_string(p.pos_);
-            return false;
-        }
-        return true;
-    }
-
-private:
-    explicit JsonParser(std::string_view in) : in_(in) {}
-    bool fail(const char* what) {
-        if (why_.empty()) why_ = what;
-        return false;
-    }
-    void blanks() {
-        while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\n' || in_[pos_] == '\r')) ++pos_;
-    }
-    bool literal(std::string_view word) {
-        if (in_.substr(pos_, word.size()) != word) return fail("bad literal");
-        pos_ += word.size();
-        return true;
-    }
-    bool string(std::string& out) {
-        if (pos_ >= in_.size() || in_[pos_] != '"') return fail("expected string");
-        ++pos_;
-        while (pos_ < in_.size()) {
-            const auto c = static_cast<unsigned char>(in_[pos_++]);
-            if (c == '"') return true;
-            if (c < 0x20) return fail("control character in string");
-            if (c != '\\') {
-                out += static_cast<char>(c);
-                continue;
-            }
-            if (pos_ >= in_.size()) return fail("bad escape");
-            const char e = in_[pos_++];
-            switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                if (pos_ + 4 > in_.size()) return fail("short \\u");
-                const unsigned long cp = std::stoul(std::string(in_.substr(pos_, 4)), nullptr, 16);
-                pos_ += 4;
-                out += cp < 0x80 ? static_cast<char>(cp) : '?';
-                break;
-            }
-            default: return fail("bad escape");
-            }
-        }
-        return fail("unterminated string");
-    }
-    bool number(std::string& out) {
-        const size_t start = pos_;
-        if (pos_ < in_.size() && in_[pos_] == '-') ++pos_;
-        if (pos_ >= in_.size() || !isdigit(static_cast<unsigned char>(in_[pos_]))) return fail("bad number");
-        if (in_[pos_] == '0' && pos_ + 1 < in_.size() && isdigit(static_cast<unsigned char>(in_[pos_ + 1]))) {
-            return fail("leading zero");
-        }
-        while (pos_ < in_.size() && (isdigit(static_cast<unsigned char>(in_[pos_])) || in_[pos_] == '.' ||
-                                     in_[pos_] == 'e' || in_[pos_] == 'E' || in_[pos_] == '+' || in_[pos_] == '-')) {
-            ++pos_;
-        }
-        out = std::string(in_.substr(start, pos_ - start));
-        return true;
-    }
-    bool value(Json& out, int depth) {
-        if (depth > 32) return fail("too deep");
-        blanks();
-        if (pos_ >= in_.size()) return fail("unexpected end");
-        const char c = in_[pos_];
-        if (c == '{') {
-            out.kind = Json::Object;
-            ++pos_;
-            blanks();
-            if (pos_ < in_.size() && in_[pos_] == '}') return ++pos_, true;
-            while (true) {
-                blanks();
-                std::string key;
-                if (!string(key)) return false;
-                if (out.fields.count(key)) return fail("duplicate key");
-                blanks();
-                if (pos_ >= in_.size() || in_[pos_++] != ':') return fail("expected :");
-                if (!value(out.fields[key], depth + 1)) return false;
-                blanks();
-                if (pos_ < in_.size() && in_[pos_] == ',') {
-                    ++pos_;
-                    continue;
-                }
-                if (pos_ < in_.size() && in_[pos_] == '}') return ++pos_, true;
-                return fail("expected , or }");
-            }
-        }
-        if (c == '[') {
-            out.kind = Json::Array;
-            ++pos_;
-            blanks();
-            if (pos_ < in_.size() && in_[pos_] == ']') return ++pos_, true;
-            while (true) {
-                out.items.emplace_back();
-                if (!value(out.items.back(), depth + 1)) return false;
-                blanks();
-                if (pos_ < in_.size() && in_[pos_] == ',') {
-                    ++pos_;
-                    continue;
-                }
-                if (pos_ < in_.size() && in_[pos_] == ']') return ++pos_, true;
-                return fail("expected , or ]");
-            }
-        }
-        if (c == '"') {
-            out.kind = Json::String;
-            return string(out.text);
-        }
-        if (c == 't') {
-            out.kind = Json::Bool;
-            out.boolean = true;
-            return literal("true");
-        }
-        if (c == 'f') {
-            out.kind = Json::Bool;
-            return literal("false");
-        }
-        if (c == 'n') {
-            out.kind = Json::Null;
-            return literal("null");
-        }
-        out.kind = Json::Number;
-        return number(out.text);
-    }
-
-    std::string_view in_;
-    size_t pos_ = 0;
-    std::string why_;
-};
 
 std::vector<Json> parse_lines(const std::string& text) {
     std::vector<Json> out;
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
-        Json j;
         std::string why;
-        EXPECT_TRUE(JsonParser::parse(line, j, why)) << why << ": " << line;
-        out.push_back(std::move(j));
+        std::optional<Json> j = parse_json(line, &why);
+        EXPECT_TRUE(j.has_value()) << why << ": " << line;
+        out.push_back(j ? std::move(*j) : Json{});
     }
     return out;
 }

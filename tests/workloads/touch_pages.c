@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define WORKLOAD_NAME "touch_pages"
+#include "workload_util.h"
+
 static const char *report_path;
 static volatile sig_atomic_t got_go;
 static volatile sig_atomic_t got_stop;
@@ -42,25 +44,18 @@ static void on_go(int sig) { (void)sig; got_go = 1; }
 static void on_stop(int sig) { (void)sig; got_stop = 1; }
 static void on_release(int sig) { (void)sig; got_release = 1; }
 
-static void die(const char *what) {
-    fprintf(stderr, "touch_pages: %s: %s\n", what, strerror(errno));
-    exit(100);
-}
+static void die(const char *what) { wl_die(what); }
 
-static void report(const char *fmt, ...) {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (!report_path) {
-        fputs(line, stderr);
-        return;
-    }
-    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) die("open report");
-    if (write(fd, line, (size_t)n) != n) die("write report");
-    close(fd);
+#define report(...) wl_report(report_path, __VA_ARGS__)
+
+// Catches `sig` with `handler` and blocks it (the mask before goes to *old),
+// so that a sigsuspend(old) cannot miss it.
+static void catch_blocked(int sig, void (*handler)(int), sigset_t *old) {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, sig);
+    signal(sig, handler);
+    sigprocmask(SIG_BLOCK, &block, old);
 }
 
 // Reports the frame backing each page of the region, read from /proc/self/pagemap.
@@ -83,10 +78,11 @@ static void report_frames(const char *when, char *region, size_t pages) {
         unsigned long long pfn = (e >> 63) & 1 ? e & ((1ULL << 55) - 1) : 0;
         used += (size_t)sprintf(text + used, "pfn %s %p %llu\n", when, (void *)(region + i * page), pfn);
     }
-    int rfd = report_path ? open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : 2;
-    if (rfd < 0) die("open report");
-    if (write(rfd, text, used) != (ssize_t)used) die("write report");
-    if (report_path) close(rfd);
+    if (report_path) {
+        wl_append(report_path, text, used);
+    } else if (write(2, text, used) != (ssize_t)used) {
+        die("write report");
+    }
     free(text);
     free(entries);
 }
@@ -152,11 +148,8 @@ int main(int argc, char **argv) {
 
     report("pid %d\n", getpid());
     if (wait_signal) {
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGUSR1);
-        signal(SIGUSR1, on_go);
-        sigprocmask(SIG_BLOCK, &block, &old);
+        sigset_t old;
+        catch_blocked(SIGUSR1, on_go, &old);
         report("ready %d\n", getpid());
         while (!got_go) sigsuspend(&old);
         sigprocmask(SIG_SETMASK, &old, NULL);
@@ -176,14 +169,11 @@ int main(int argc, char **argv) {
     size_t len;
     struct rusage ru0, ru1;
     struct timespec t0, t1;
-    sigset_t usr2, unblocked;
+    sigset_t unblocked;
     if (window) {
         // Block SIGUSR2 now so its arrival cannot be missed; set up before t0
         // so the window holds nothing but the touching.
-        sigemptyset(&usr2);
-        sigaddset(&usr2, SIGUSR2);
-        signal(SIGUSR2, on_release);
-        sigprocmask(SIG_BLOCK, &usr2, &unblocked);
+        catch_blocked(SIGUSR2, on_release, &unblocked);
         clock_gettime(CLOCK_MONOTONIC, &t0);
         getrusage(RUSAGE_SELF, &ru0);
     }
@@ -204,11 +194,8 @@ int main(int argc, char **argv) {
         }
     }
     if (hold) {
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGUSR2);
-        signal(SIGUSR2, on_release);
-        sigprocmask(SIG_BLOCK, &block, &old);
+        sigset_t old;
+        catch_blocked(SIGUSR2, on_release, &old);
         report_frames("before", region, pages);
         report("held %d\n", getpid());
         while (!got_release) sigsuspend(&old);

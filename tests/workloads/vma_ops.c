@@ -11,8 +11,6 @@
 //   vma_ops --pages N --report FILE [--exec PATH ARGS...]
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +18,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define WORKLOAD_NAME "vma_ops"
+#include "workload_util.h"
+
 static const char *report_path;
 
-static void die(const char *what) {
-    fprintf(stderr, "vma_ops: %s: %s\n", what, strerror(errno));
-    exit(100);
-}
+static void die(const char *what) { wl_die(what); }
 
-static void report(const char *fmt, ...) {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    int fd = open(report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) die("open report");
-    if (write(fd, line, (size_t)n) != n) die("write report");
-    close(fd);
-}
+#define report(...) wl_report(report_path, __VA_ARGS__)
 
 static void touch(char *p, size_t pages, size_t page) {
     for (size_t i = 0; i < pages; i++) ((volatile char *)p)[i * page] = 1;
