@@ -207,7 +207,7 @@ void FrameTracker::seed(const PagemapSnapshot& snap) {
 }
 
 void FrameTracker::drop_frame(uint64_t pfn) {
-    if (retiring_pfns_.insert(pfn).second) retiring_.emplace_back(now_ns_() + kRetireNs, pfn);
+    retiring_.drop(pfn, now_ns_());
 }
 
 void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
@@ -264,20 +264,14 @@ void FrameTracker::forget_process(pid_t pid) {
 void FrameTracker::flush_bpf_updates() {
     if (!index_in_bpf_) {
         retiring_.clear();
-        retiring_pfns_.clear();
         add_pfns_.clear();
         add_owners_.clear();
         return;
     }
     for (uint64_t pfn : add_pfns_) claim_frame(pfn);
-    if (!retiring_.empty() && retiring_.front().first <= now_ns_()) {
-        const uint64_t now = now_ns_();
+    if (retiring_.queued()) {
         std::vector<uint64_t> due;
-        while (!retiring_.empty() && retiring_.front().first <= now) {
-            const uint64_t pfn = retiring_.front().second;
-            retiring_.pop_front();
-            if (retiring_pfns_.erase(pfn)) due.push_back(pfn);
-        }
+        retiring_.take_due(now_ns_(), due);
         if (!due.empty()) tracer_.unindex_frames(due);
     }
     if (!add_pfns_.empty()) {

@@ -15,13 +15,13 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "pagetrace/events.h"
 #include "proc/pagemap.h"
 #include "proc/snapshot.h"
 #include "trace/page_frame_map.h"
+#include "trace/retiring_frames.h"
 
 namespace pagetrace {
 
@@ -68,7 +68,7 @@ private:
                        bool only_present_changes);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);
     void drop_frame(uint64_t pfn);
-    void claim_frame(uint64_t pfn) { retiring_pfns_.erase(pfn); }
+    void claim_frame(uint64_t pfn) { retiring_.claim(pfn); }
     void forget_process(pid_t pid);
     void move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
                     uint64_t new_len);
@@ -91,12 +91,9 @@ private:
     std::vector<uint64_t> add_pfns_;
     std::vector<pt_frame_owner> add_owners_;
     // Frames no page of ours holds any more, deleted from the kernel's index
-    // kRetireNs after they were dropped unless reclaimed meanwhile: the kernel
-    // may already have moved another traced page into such a frame, and the
-    // migrate event saying so can still be on its way to us.
-    std::deque<std::pair<uint64_t, uint64_t>> retiring_;  // (due ns, pfn), in order
-    std::unordered_set<uint64_t> retiring_pfns_;
+    // kRetireNs after they were dropped unless reclaimed meanwhile.
     static constexpr uint64_t kRetireNs = 1'000'000'000;
+    RetiringFrames retiring_{kRetireNs};
     FrameTrackerStats stats_;
 };
 
