@@ -43,14 +43,16 @@ section "pagetrace replay demo.ptr --events mmap,munmap,mprotect,madvise,fork,ex
 "$pt" replay "$work/demo.ptr" --events mmap,munmap,mprotect,madvise,fork,exec,exit
 count() { "$pt" replay "$work/demo.ptr" --events "$1" | tail -n +2 | wc -l; }
 section "pagetrace replay demo.ptr --events migrate,migrate_batch | head"
-"$pt" replay "$work/demo.ptr" --events migrate,migrate_batch | head -8
+# sed reads to the end: head would close the pipe early, and with pipefail
+# replay's SIGPIPE would end the demo.
+"$pt" replay "$work/demo.ptr" --events migrate,migrate_batch | sed -n 1,8p
 echo "... in all: $(count fault) fault, $(count tlb_flush) tlb_flush, $(count migrate) migrate" \
      "events (see them all with pagetrace replay)"
 
 section "pagetrace timeline demo.ptr"
 "$pt" timeline "$work/demo.ptr"
 
-page="$(sed -n 's/.*page \(0x[0-9a-f]*\) moved from frame.*/\1/p' "$work/demo.out" | head -1)"
+page="$(sed -n 's/.*page \(0x[0-9a-f]*\) moved from frame.*/\1/p' "$work/demo.out" | sed -n 1p)"
 [ -n "$page" ] || page="$(sed -n 's/.*buffer of [0-9]* pages at \(0x[0-9a-f]*\).*/\1/p' "$work/demo.out")"
 section "pagetrace timeline demo.ptr --addr $page"
 "$pt" timeline "$work/demo.ptr" --addr "$page"
