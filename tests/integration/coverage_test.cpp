@@ -65,11 +65,18 @@ void CoverageTest::compaction_attempt(int attempt, size_t* changed_out) {
     constexpr uint64_t kPages = 65536;  // 256 MiB
     *changed_out = 0;
     const std::string tag = std::to_string(attempt);
-    // Compaction moves pages only when free memory is fragmented, and how many
-    // it moves varies from run to run. Each round: an untraced helper fills
-    // 2 GiB and frees every other page, exits, and compaction runs. Rounds
-    // repeat (at most 6) until at least 50 of the workload's pages have moved,
-    // as its pagemap shows; every round's moves must appear as events.
+    // Compaction moves pages only out of fragmented memory, and how many it
+    // moves varies from run to run. Each round: an untraced helper fills
+    // 2 GiB and frees every other page, exits, and compaction runs. A second
+    // round runs if fewer than 50 of the workload's pages have moved, as its
+    // pagemap shows; every round's moves must appear as events.
+    // The workload's pages go into the holes of a fragmenter that holds every
+    // other page of 2 GiB; when it exits they sit in half-empty blocks.
+    const std::string hole_report = dir_.file("holes" + tag + ".txt");
+    Subprocess holes({kTouchPages, "--report", hole_report, "--pages", "524288",
+                      "--free-every-other", "--hold"},
+                     SpawnOptions{});
+    ASSERT_TRUE(wait_for_text(hole_report, "held", 60)) << "fragmenter did not start";
     SpawnOptions opts;
     opts.stderr_path = dir_.file("stderr" + tag + ".txt");
     const std::string report = dir_.file("report" + tag + ".txt");
@@ -90,6 +97,8 @@ void CoverageTest::compaction_attempt(int attempt, size_t* changed_out) {
         PagemapReader reader(held.pid);
         ASSERT_EQ(reader.read(region.addr / kPageSize, kPages, first.data()), kPages);
     }
+    holes.send_signal(SIGUSR2);
+    ASSERT_EQ(holes.wait(60), 0);
     size_t moved_so_far = 0;
     for (int round = 0; round < 2 && moved_so_far < 50; ++round) {
         const std::string frag_report =
