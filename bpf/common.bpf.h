@@ -177,12 +177,15 @@ static __always_inline void pt_fill_owner_header(struct pt_event_header *hdr, __
 		__builtin_memset(hdr->comm, 0, sizeof(hdr->comm));
 }
 
-/* The current thread's name, read directly from its task (no helper call). */
+/* A thread's name, read directly from its task (no helper call). */
+static __always_inline void pt_task_comm(struct task_struct *task, char *comm)
+{
+	__builtin_memcpy(comm, task->comm, PT_COMM_LEN);
+}
+
 static __always_inline void pt_current_comm(char *comm)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	__builtin_memcpy(comm, task->comm, PT_COMM_LEN);
+	pt_task_comm(bpf_get_current_task_btf(), comm);
 }
 
 /* Fill the common header for an event of the current task. */

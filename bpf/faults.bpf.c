@@ -23,17 +23,19 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 {
 	struct pt_parked_fault f = {}, *slot;
 	__u64 gen = *(volatile __u64 *)&pt_targets_gen; /* before looking anything up */
+	struct task_struct *task;
 
 	if (address >= PT_USER_ADDR_END)
 		return 0;
+	task = bpf_get_current_task_btf();
 	/* A traced thread keeps its answer from pt_targets in its storage while
 	 * the targets stay as they were: one lookup fewer per fault. Threads of
 	 * other processes get storage only when they are traced. */
-	slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0, 0);
+	slot = bpf_task_storage_get(&pt_parked_faults, task, 0, 0);
 	if (slot && slot->targets_gen == gen) {
 		if (!slot->traced)
 			return 0;
-	} else if (!pt_traced_tgid(bpf_get_current_pid_tgid() >> 32)) {
+	} else if (!pt_traced_tgid(task->tgid)) {
 		if (slot) {
 			slot->traced = 0;
 			slot->targets_gen = gen;
@@ -57,19 +59,19 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 	f.mode = mode;
 
 	if (!slot)
-		slot = bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0,
+		slot = bpf_task_storage_get(&pt_parked_faults, task, 0,
 					    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!pt_cfg_fault_completion || !slot) {
 		/* Nothing will complete it, or no room to park it: emit it now,
 		 * without an outcome, rather than lose it. */
-		pt_emit_fault(&f, PT_OUTCOME_UNKNOWN, 0);
+		pt_emit_fault(task, &f, PT_OUTCOME_UNKNOWN, 0);
 		if (slot)
 			*slot = f;
 		return 0;
 	}
 	/* The previous fault of this thread never completed. */
 	if (slot->parked)
-		pt_emit_fault(slot, PT_OUTCOME_UNACCOUNTED, 0);
+		pt_emit_fault(task, slot, PT_OUTCOME_UNACCOUNTED, 0);
 	f.parked = 1;
 	*slot = f;
 	return 0;
@@ -89,26 +91,28 @@ int BPF_PROG(pt_fault_kernel, unsigned long address, struct pt_regs *regs,
 	return pt_fault_entry(address, regs, error_code, PT_MODE_KERNEL);
 }
 
-/* The current thread's parked fault at `address`, if it is waiting for completion. */
-static __always_inline struct pt_parked_fault *pt_parked_at(unsigned long address)
+/* The parked fault of `task` at `address`, if it is waiting for completion. */
+static __always_inline struct pt_parked_fault *pt_parked_at(struct task_struct *task,
+							  unsigned long address)
 {
-	struct pt_parked_fault *slot =
-		bpf_task_storage_get(&pt_parked_faults, bpf_get_current_task_btf(), 0, 0);
+	struct pt_parked_fault *slot = bpf_task_storage_get(&pt_parked_faults, task, 0, 0);
 
 	return slot && slot->parked && slot->addr == address ? slot : 0;
 }
 
-static __always_inline void pt_complete(struct pt_parked_fault *slot, __u8 outcome)
+static __always_inline void pt_complete(struct task_struct *task, struct pt_parked_fault *slot,
+					__u8 outcome)
 {
 	__u64 now = bpf_ktime_get_ns();
 
 	slot->parked = 0;
-	pt_emit_fault(slot, outcome, now - slot->ts_ns);
+	pt_emit_fault(task, slot, outcome, now - slot->ts_ns);
 }
 
 /* Completion: the software perf event of an accounted fault. */
 static __always_inline int pt_fault_counted(struct bpf_perf_event_data *ctx, __u8 outcome)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_parked_fault *slot, f = {};
 
 	if (!pt_cfg_fault_entry) {
@@ -121,12 +125,12 @@ static __always_inline int pt_fault_counted(struct bpf_perf_event_data *ctx, __u
 		f.cpu = bpf_get_smp_processor_id();
 		f.access = PT_ACCESS_UNKNOWN;
 		f.mode = (ctx->regs.cs & 3) ? PT_MODE_USER : PT_MODE_KERNEL;
-		pt_emit_fault(&f, outcome, 0);
+		pt_emit_fault(task, &f, outcome, 0);
 		return 0;
 	}
-	slot = pt_parked_at(ctx->addr);
+	slot = pt_parked_at(task, ctx->addr);
 	if (slot)
-		pt_complete(slot, outcome);
+		pt_complete(task, slot, outcome);
 	return 0;
 }
 

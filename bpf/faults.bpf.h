@@ -39,7 +39,9 @@ struct {
 	__type(value, struct pt_parked_fault);
 } pt_parked_faults SEC(".maps") __weak;
 
-static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 outcome,
+/* Emits a fault of `task`, the current thread. */
+static __always_inline void pt_emit_fault(struct task_struct *task,
+					  const struct pt_parked_fault *f, __u8 outcome,
 					  __u64 latency_ns)
 {
 	struct pt_fault_event *e = pt_reserve(sizeof(*e));
@@ -47,15 +49,13 @@ static __always_inline void pt_emit_fault(const struct pt_parked_fault *f, __u8 
 	if (!e)
 		return;
 	/* The event is the fault's entry: its time and CPU, this thread. */
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
 	e->hdr.type = PT_EV_FAULT;
 	e->hdr.size = sizeof(*e);
 	e->hdr.cpu = f->cpu;
 	e->hdr.ts_ns = f->ts_ns;
-	e->hdr.tgid = pid_tgid >> 32;
-	e->hdr.tid = (__u32)pid_tgid;
-	pt_current_comm(e->hdr.comm);
+	e->hdr.tgid = task->tgid;
+	e->hdr.tid = task->pid;
+	pt_task_comm(task, e->hdr.comm);
 	e->addr = f->addr;
 	e->ip = f->ip;
 	e->error_code = f->error_code;
@@ -74,7 +74,7 @@ static __always_inline void pt_flush_parked_fault(struct task_struct *task)
 
 	if (f && f->parked) {
 		f->parked = 0;
-		pt_emit_fault(f, PT_OUTCOME_UNACCOUNTED, 0);
+		pt_emit_fault(task, f, PT_OUTCOME_UNACCOUNTED, 0);
 	}
 }
 

@@ -54,7 +54,13 @@ void put_comm_column(LineWriter& w, const std::string& comm) {
 
 // "worker/1234"
 void put_task(LineWriter& w, const std::string& comm, uint32_t pid) {
-    w.put(comm.empty() ? "-" : printable(comm), '/', pid);
+    if (comm.empty()) {
+        w.put('-', '/', pid);
+    } else if (is_printable_ascii(comm)) {
+        w.put(comm, '/', pid);
+    } else {
+        w.put(printable(comm), '/', pid);
+    }
 }
 
 void put_error(LineWriter& w, int32_t err) {

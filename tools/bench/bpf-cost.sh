@@ -6,6 +6,9 @@
 #   tools/bench/bpf-cost.sh [--build DIR] [--runs N] [-- PAGETRACE_RECORD_ARGS...]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bench_name=bpf-cost.sh
+# shellcheck source=common.sh
+. "$root/tools/bench/common.sh"
 build="$root/build"
 runs=3
 extra=()
@@ -15,14 +18,14 @@ while (($#)); do
     --runs) runs=$2; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bpf-cost.sh: unknown option $1" >&2; exit 2 ;;
+    *) echo "$bench_name: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-[[ $(id -u) == 0 ]] || { echo "bpf-cost.sh: needs root (bpf statistics, BPF)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || die "needs root (bpf statistics, BPF)"
 pt="$build/pagetrace"
 storm="$build/workloads/fault_storm"
-[[ -x "$pt" && -x "$storm" ]] || { echo "bpf-cost.sh: build first (tools/build.sh)" >&2; exit 1; }
-command -v bpftool >/dev/null || { echo "bpf-cost.sh: bpftool is missing" >&2; exit 1; }
+[[ -x "$pt" && -x "$storm" ]] || die "build first (tools/build.sh)"
+command -v bpftool >/dev/null || die "bpftool is missing (tools/setup.sh installs it)"
 
 tmp=$(mktemp -d)
 old=$(sysctl -n kernel.bpf_stats_enabled)
