@@ -144,10 +144,8 @@ int run_record_command(const RecordOptions& options) {
         writer->add_record(record);
         if (!decode_event(record, event)) timeline.add(event);
         // The exec'd program's map and command line, read as soon as we learn of it.
-        if (record.size() >= sizeof(pt_event_header) && record_type(record) == PT_EV_EXEC) {
-            uint32_t tgid = 0;
-            std::memcpy(&tgid, record.data() + offsetof(pt_event_header, tgid), sizeof(tgid));
-            writer->add_process(read_process_snapshot(tgid, SnapshotReason::Exec, monotonic_ns()));
+        if (auto h = peek_header(record); h && h->type == PT_EV_EXEC) {
+            writer->add_process(read_process_snapshot(h->tgid, SnapshotReason::Exec, monotonic_ns()));
         }
         },
         [&](const PagemapSnapshot& snapshot) {

@@ -49,7 +49,7 @@ int run_replay_command(const ReplayOptions& options) {
             EventRecords records(chunk.payload);
             std::span<const std::byte> record;
             while (records.next(record)) {
-                if (!wanted_type(record_type(record))) continue;
+                if (auto h = peek_header(record); h && !wanted_type(h->type)) continue;
                 if (auto err = decode_event(record, event)) {
                     ++undecodable[err->message];
                     continue;

@@ -215,15 +215,4 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
     }
 }
 
-pt_lost_event make_lost_record(uint64_t ts_ns, uint32_t cpu, uint64_t count) {
-    pt_lost_event rec{};
-    rec.hdr.type = PT_EV_LOST;
-    rec.hdr.size = sizeof(rec);
-    rec.hdr.cpu = cpu;
-    rec.hdr.ts_ns = ts_ns;
-    rec.count = count;
-    rec.lost_cpu = cpu;
-    return rec;
-}
-
 }  // namespace pagetrace

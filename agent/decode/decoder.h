@@ -20,7 +20,4 @@ struct DecodeError {
 // buffer). On failure `out` is unspecified and the error says what was wrong.
 std::optional<DecodeError> decode_event(std::span<const std::byte> record, Event& out);
 
-// Builds the raw record of a lost event (the agent makes these itself).
-pt_lost_event make_lost_record(uint64_t ts_ns, uint32_t cpu, uint64_t count);
-
 }  // namespace pagetrace

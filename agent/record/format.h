@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "decode/framing.h"
 #include "pagetrace/events.h"
 #include "proc/snapshot.h"
 #include "record/bytes.h"
@@ -136,42 +137,7 @@ std::optional<std::string> decode_chunk_header(std::span<const std::byte, kChunk
 
 // --- events payload -------------------------------------------------------
 
-// Walks the records of an events payload. Each record starts with
-// pt_event_header; its `size` field delimits it, so records of any type,
-// including types this agent does not know, pass through unchanged.
-class EventRecords {
-public:
-    explicit EventRecords(std::span<const std::byte> payload) : payload_(payload) {}
-    // The next record; false at the end or at a malformed record (then error()
-    // says what, at which payload offset). Inline: replay calls it per event.
-    bool next(std::span<const std::byte>& record) {
-        if (pos_ >= payload_.size() || !error_.empty()) return false;
-        const size_t left = payload_.size() - pos_;
-        if (left < sizeof(pt_event_header)) return malformed(left);
-        uint16_t size = 0;
-        std::memcpy(&size, payload_.data() + pos_ + offsetof(pt_event_header, size), sizeof(size));
-        if (size < sizeof(pt_event_header) || size > left) return malformed(left);
-        record = payload_.subspan(pos_, size);
-        pos_ += size;
-        return true;
-    }
-    const std::string& error() const { return error_; }
-
-private:
-    // Sets error() for the record at pos_ (`left` bytes remain); returns false.
-    bool malformed(size_t left);
-
-    std::span<const std::byte> payload_;
-    size_t pos_ = 0;
-    std::string error_;
-};
-
-// The type field of a record that has at least a pt_event_header.
-inline uint16_t record_type(std::span<const std::byte> record) {
-    uint16_t type = 0;
-    std::memcpy(&type, record.data() + offsetof(pt_event_header, type), sizeof(type));
-    return type;
-}
+// Raw event records, concatenated: walked with EventRecords (decode/framing.h).
 
 // --- process payload --------------------------------------------------------
 

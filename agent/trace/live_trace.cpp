@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bpf/ring_consumer.h"
-#include "decode/decoder.h"
+#include "decode/encoder.h"
 #include "pagetrace/events.h"
 #include "proc/process_info.h"
 #include "proc/snapshot_reader.h"
@@ -170,9 +170,7 @@ void LiveTrace::report_new_drops() {
         const uint64_t delta = drops[cpu] - drops_seen_[cpu];
         drops_seen_[cpu] = drops[cpu];
         lost_ += delta;
-        const pt_lost_event rec =
-            make_lost_record(monotonic_ns(), static_cast<uint32_t>(cpu), delta);
-        handler_(std::as_bytes(std::span(&rec, 1)));
+        handler_(lost_record(monotonic_ns(), static_cast<uint32_t>(cpu), delta));
     }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "decode/decoder.h"
+#include "decode/encoder.h"
 #include "pagetrace/events.h"
 
 using namespace pagetrace;
@@ -387,9 +388,13 @@ TEST(Decoder, BufferLongerThanDeclaredSizeDecodesTheRecord) {
 }
 
 TEST(Decoder, LostRecordRoundTrip) {
-    const pt_lost_event rec = make_lost_record(987654321ull, 6, 42);
+    const std::vector<std::byte> bytes = lost_record(987654321ull, 6, 42);
+    pt_lost_event rec;
+    ASSERT_EQ(bytes.size(), sizeof(rec));
+    std::memcpy(&rec, bytes.data(), sizeof(rec));
     EXPECT_EQ(rec.hdr.type, PT_EV_LOST);
     EXPECT_EQ(rec.hdr.size, sizeof(pt_lost_event));
+    EXPECT_EQ(rec.lost_cpu, 6u);
     const Event e = decode_ok(rec);
     EXPECT_EQ(e.type, EventType::Lost);
     EXPECT_EQ(e.ts_ns, 987654321ull);

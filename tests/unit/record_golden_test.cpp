@@ -7,6 +7,10 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "record/format.h"
 #include "record_support.h"
@@ -148,4 +152,52 @@ TEST(RecordGolden, ClearErrorsForFilesThatAreNotRecordings) {
     BinaryRun dir = run_pagetrace({"replay", "."});
     EXPECT_EQ(dir.status, kExitFailure);
     EXPECT_NE(dir.err.find("directory"), std::string::npos) << dir.err;
+}
+
+// Recordings made by the release before the pipeline rework (event ABI 2,
+// format 1.0): every command prints exactly what that release printed for
+// them (tests/fixtures/abi2/MANIFEST lists the cases and how they were made).
+TEST(RecordGolden, RecordingsOfEarlierReleasesPrintWhatThoseReleasesPrinted) {
+    const std::string dir = kFixtures + "/abi2";
+    std::ifstream manifest(dir + "/MANIFEST");
+    ASSERT_TRUE(manifest) << "missing " << dir << "/MANIFEST";
+    std::string line;
+    size_t cases = 0;
+    while (std::getline(manifest, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream words(line);
+        std::string name, word;
+        std::vector<std::string> args;
+        words >> name;
+        while (words >> word) args.push_back(word);
+        SCOPED_TRACE(name + ": pagetrace " + line.substr(line.find_first_not_of(' ', name.size())));
+        const Bytes packed = read_bytes(dir + "/expected/" + name + ".out.zst");
+        const unsigned long long raw = ZSTD_getFrameContentSize(packed.data(), packed.size());
+        ASSERT_NE(raw, ZSTD_CONTENTSIZE_ERROR);
+        ASSERT_NE(raw, ZSTD_CONTENTSIZE_UNKNOWN);
+        std::string expected(raw, '\0');
+        ASSERT_EQ(ZSTD_decompress(expected.data(), expected.size(), packed.data(), packed.size()),
+                  raw);
+        const int status = std::stoi(read_text(dir + "/expected/" + name + ".status"));
+
+        const BinaryRun run = run_pagetrace(args, dir);
+        EXPECT_EQ(run.status, status) << run.err;
+        if (run.out != expected) {
+            // The first line that differs, rather than two outputs of thousands of lines.
+            size_t at = 0, line_no = 1;
+            while (at < run.out.size() && at < expected.size() && run.out[at] == expected[at]) {
+                if (run.out[at] == '\n') ++line_no;
+                ++at;
+            }
+            const auto line_of = [&](const std::string& text) {
+                const size_t begin = text.rfind('\n', at == 0 ? 0 : at - 1);
+                const size_t from = begin == std::string::npos || at == 0 ? 0 : begin + 1;
+                return text.substr(from, text.find('\n', from) - from);
+            };
+            ADD_FAILURE() << "output differs at line " << line_no << "\n  expected: "
+                          << line_of(expected) << "\n  printed:  " << line_of(run.out);
+        }
+        ++cases;
+    }
+    EXPECT_GE(cases, 29u);
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "decode/decoder.h"
+#include "decode/encoder.h"
 #include "pagetrace/events.h"
 #include "record/format.h"
 #include "record/record_reader.h"
@@ -53,11 +54,11 @@ inline Bytes make_record(uint16_t type, uint64_t ts_ns, uint32_t pid, uint32_t t
     throw std::runtime_error("no record size decodes as type " + std::to_string(type));
 }
 
-inline Bytes lost_record(uint64_t ts_ns, uint32_t cpu, uint64_t count) {
-    const pt_lost_event rec = pagetrace::make_lost_record(ts_ns, cpu, count);
-    Bytes out(sizeof(rec));
-    std::memcpy(out.data(), &rec, sizeof(rec));
-    return out;
+// The type field of a record that has a sound header.
+inline uint16_t record_type(std::span<const std::byte> record) {
+    const auto header = peek_header(record);
+    if (!header) throw std::runtime_error("record without a sound header");
+    return header->type;
 }
 
 inline RecordingHeader sample_header() {
