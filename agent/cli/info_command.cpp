@@ -13,7 +13,7 @@
 #include "cli/recording_status.h"
 #include "decode/event.h"
 #include "output/names.h"
-#include "record/event_tally.h"
+#include "pipeline/event_tally.h"
 #include "record/record_reader.h"
 #include "util/error.h"
 

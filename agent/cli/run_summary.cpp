@@ -21,9 +21,15 @@ std::string describe_run(uint64_t events, size_t processes, double seconds,
                        types.empty() ? "" : types + ")", lost);
 }
 
-void log_run_summary(uint64_t events, size_t processes, double seconds,
-                     std::span<const uint64_t> per_type, uint64_t lost) {
-    const std::string line = describe_run(events, processes, seconds, per_type, lost);
+void log_run_summary(const PipelineStats& stats, uint64_t elapsed_ns) {
+    const EventTally& events = stats.events;
+    const uint64_t lost = events.lost;
+    const std::string line = describe_run(events.delivered(), events.pids.size(),
+                                          static_cast<double>(elapsed_ns) / 1e9, events.per_type,
+                                          lost);
+    for (const auto& [problem, count] : stats.undecodable) {
+        spdlog::warn("{} record(s) from the ring buffer could not be decoded: {}", count, problem);
+    }
     if (lost) {
         spdlog::warn("{} (the ring buffer was full; raise --ring-size)", line);
     } else {

@@ -6,7 +6,7 @@
 #include "output/snapshot_format.h"
 #include "proc/process_info.h"
 #include "proc/snapshot_reader.h"
-#include "trace/live_trace.h"
+#include "trace/live_source.h"
 #include "util/error.h"
 
 namespace pagetrace {

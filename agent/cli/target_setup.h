@@ -3,7 +3,7 @@
 #pragma once
 
 #include "cli/options.h"
-#include "trace/live_trace.h"
+#include "trace/live_source.h"
 
 namespace pagetrace {
 

@@ -4,17 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <map>
-#include <memory>
 #include <optional>
 
 #include "cli/recording_status.h"
-#include "decode/decoder.h"
 #include "output/output_stream.h"
+#include "pipeline/pipeline.h"
 #include "record/record_reader.h"
-#include "record/recording_stream.h"
+#include "record/recording_source.h"
 #include "timeline/timeline_builder.h"
 #include "timeline/timeline_render.h"
+#include "timeline/timeline_sink.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -25,7 +24,7 @@ int run_timeline_command(const TimelineOptions& options) {
     RecordingReader reader(open_file_source(options.input_path), options.input_path,
                            ReaderOptions{.skip_damaged = options.force});
     require_decodable_events(reader);
-    const RecordingHeader& header = reader.header();
+    RecordingSource source(reader);
 
     std::optional<uint32_t> only_pid;
     if (options.pids.size() == 1) only_pid = static_cast<uint32_t>(options.pids[0]);
@@ -33,26 +32,11 @@ int run_timeline_command(const TimelineOptions& options) {
                                  ? HistoryFilter::range(only_pid, options.range_start,
                                                         options.range_end)
                                  : HistoryFilter::none());
-    RecordingStream stream(reader);
-    Event event;
-    std::map<std::string, uint64_t> undecodable;
-    uint64_t events = 0, snapshots = 0;
-    for (auto item = stream.next(); item != RecordingStream::Item::End; item = stream.next()) {
-        if (item == RecordingStream::Item::Snapshot) {
-            timeline.add_snapshot(stream.snapshot());
-            ++snapshots;
-            continue;
-        }
-        if (auto err = decode_event(stream.record(), event)) {
-            ++undecodable[err->message];
-            continue;
-        }
-        timeline.add(event);
-        ++events;
-    }
-    for (const auto& [problem, count] : undecodable) {
-        spdlog::warn("{} record(s) could not be decoded and were skipped: {}", count, problem);
-    }
+    TimelineSink sink(timeline);
+    Pipeline pipeline(source);
+    pipeline.add(sink);
+    const PipelineStats& stats = pipeline.run();
+    pipeline.log_undecodable();
 
     const auto wanted = [&](uint32_t pid) {
         return options.pids.empty() ||
@@ -69,19 +53,19 @@ int run_timeline_command(const TimelineOptions& options) {
                              options.pids.empty() ? "any process" : "the selected processes",
                              options.range_start, options.range_end);
             }
-            out.write(format_page_histories(histories, options.format, header.start_ns));
+            out.write(format_page_histories(histories, options.format, source.start_ns()));
         } else {
             auto summaries = timeline.summaries();
             std::erase_if(summaries, [&](const ProcessSummary& s) { return !wanted(s.pid); });
-            out.write(format_summaries(summaries, options.format, header.start_ns));
+            out.write(format_summaries(summaries, options.format, source.start_ns()));
         }
         out.flush();
     } catch (const OutputClosed&) {
         return 0;
     }
     spdlog::debug("{}", format_timeline_stats(timeline.stats()));
-    return report_recording_end(
-        reader, fmt::format("{} events and {} snapshots read", events, snapshots));
+    return report_recording_end(reader, fmt::format("{} events and {} snapshots read",
+                                                    stats.events.records, stats.snapshots));
 }
 
 }  // namespace pagetrace

@@ -12,6 +12,12 @@ OutputStream::OutputStream() : fd_(STDOUT_FILENO), name_("standard output") {
 }
 
 OutputStream::OutputStream(const std::string& path) : name_(path) {
+    if (path.empty()) {
+        fd_ = STDOUT_FILENO;
+        name_ = "standard output";
+        buffer_.reserve(kFlushThreshold * 2);
+        return;
+    }
     owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!owned_.valid()) throw Error(errno_message("cannot create output file " + path, errno));
     fd_ = owned_.get();

@@ -21,7 +21,7 @@ class OutputStream {
 public:
     // Writes to standard output.
     OutputStream();
-    // Creates or truncates `path`.
+    // Creates or truncates `path`; standard output if it is empty.
     explicit OutputStream(const std::string& path);
     OutputStream(const OutputStream&) = delete;
     OutputStream& operator=(const OutputStream&) = delete;

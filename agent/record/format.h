@@ -18,6 +18,7 @@
 
 #include "decode/framing.h"
 #include "pagetrace/events.h"
+#include "proc/process_snapshot.h"
 #include "proc/snapshot.h"
 #include "record/bytes.h"
 
@@ -141,21 +142,9 @@ std::optional<std::string> decode_chunk_header(std::span<const std::byte, kChunk
 
 // --- process payload --------------------------------------------------------
 
-enum class SnapshotReason : uint32_t {
-    Attach = 1,  // a process traced with -p, when recording started
-    Exec = 2,    // a traced process called execve()
-};
-
-struct ProcessSnapshot {
-    uint32_t pid = 0;
-    SnapshotReason reason = SnapshotReason::Exec;
-    uint64_t ts_ns = 0;     // CLOCK_MONOTONIC when /proc was read
-    std::string comm;
-    std::string exe;        // readlink /proc/PID/exe
-    std::string cmdline;    // /proc/PID/cmdline as is: NUL-separated arguments
-    std::string maps;       // /proc/PID/maps text
-    std::string problems;   // what could not be read, and why ("" if nothing)
-};
+// The process facts of proc/process_snapshot.h, as a chunk.
+using pagetrace::ProcessSnapshot;
+using pagetrace::SnapshotReason;
 
 Bytes encode_process(const ProcessSnapshot& snapshot);
 std::optional<std::string> decode_process(std::span<const std::byte> payload, ProcessSnapshot& out);

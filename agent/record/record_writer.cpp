@@ -5,6 +5,9 @@
 
 #include <cstring>
 
+#include "decode/framing.h"
+#include "kernel/mm.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 namespace pagetrace::recording {
@@ -14,12 +17,6 @@ namespace {
 // Room for the largest record (its size is a u16) past the chunk threshold,
 // so appending never reallocates.
 constexpr size_t kMaxRecordBytes = 65535;
-
-uint64_t monotonic_now_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -37,18 +34,20 @@ RecordWriter::~RecordWriter() { abandon(); }
 void RecordWriter::add_record(std::span<const std::byte> record) {
     std::unique_lock lock(mutex_);
     if (failed_.load(std::memory_order_relaxed)) throw Error(failure_);
-    uint16_t size = 0;
-    if (record.size() >= sizeof(pt_event_header)) {
-        std::memcpy(&size, record.data() + offsetof(pt_event_header, size), sizeof(size));
-    }
-    if (size < sizeof(pt_event_header) || size > record.size()) {
+    const auto header = peek_header(record);
+    if (!header) {
         ++malformed_;
         return;
     }
     if (active_.empty()) active_since_ = std::chrono::steady_clock::now();
-    active_.insert(active_.end(), record.begin(), record.begin() + size);
+    active_.insert(active_.end(), record.begin(), record.begin() + header->size);
     ++records_in_;
     if (active_.size() >= options_.chunk_bytes) hand_off_locked(lock, true);
+}
+
+void RecordWriter::on_undecodable(std::span<const std::byte>, const DecodeError&) {
+    std::unique_lock lock(mutex_);
+    ++malformed_;
 }
 
 void RecordWriter::add_process(const ProcessSnapshot& snapshot) {
@@ -56,7 +55,7 @@ void RecordWriter::add_process(const ProcessSnapshot& snapshot) {
 }
 
 void RecordWriter::add_pagemap(const PagemapSnapshot& snapshot) {
-    static const auto page_size = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
+    const auto page_size = static_cast<uint32_t>(kernel::PageGeometry::of_system().size());
     for (auto& part : encode_pagemap(snapshot, page_size)) {
         add_after_events(ChunkType::Pagemap, std::move(part));
     }
@@ -98,10 +97,10 @@ void RecordWriter::hand_off_locked(std::unique_lock<std::mutex>& lock, bool may_
     after_active_.clear();
     if (malformed_ > malformed_reported_) {
         LossRecord loss;
-        loss.ts_ns = monotonic_now_ns();
+        loss.ts_ns = monotonic_ns();
         loss.count = malformed_ - malformed_reported_;
         loss.reason = LossReason::MalformedRecord;
-        loss.detail = "records whose size field did not match what the ring buffer delivered";
+        loss.detail = "records from the ring buffer that could not be decoded";
         malformed_reported_ = malformed_;
         queue_.push_back({ChunkType::Loss, encode_loss(loss)});
     }

@@ -1,7 +1,9 @@
-// The recorder's buffer between the live trace and the file. The trace's
-// record handler appends raw event records (a copy under a mutex, nothing
-// more); a writer thread turns them into chunks, compresses and writes them,
-// so compression never delays draining the ring buffer.
+// The recorder: a sink of the live pipeline that stores the stream in a
+// recording. Each event's raw record is appended to a buffer (a copy under a
+// mutex, nothing more); a writer thread turns the buffer into chunks,
+// compresses and writes them, so compression never delays draining the ring
+// buffer. Snapshots and process facts become chunks in stream order; records
+// the pipeline could not decode are not stored but counted in a loss chunk.
 //
 // Flush policy: an events chunk is written when it holds `chunk_bytes`, or
 // `flush_interval` after its first record arrived, whichever comes first, so a
@@ -23,8 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "pipeline/event_sink.h"
+#include "pipeline/event_tally.h"
 #include "record/chunk_file_writer.h"
-#include "record/event_tally.h"
 #include "record/format.h"
 
 namespace pagetrace::recording {
@@ -49,19 +52,25 @@ struct RecordWriterOptions {
 
 struct RecordingTotals {
     EventTally events;       // what was written
-    uint64_t malformed = 0;  // records received with a wrong size, not stored
+    uint64_t malformed = 0;  // records received that could not be decoded, not stored
     uint64_t chunks = 0;
     uint64_t file_bytes = 0;
 };
 
-class RecordWriter {
+class RecordWriter : public EventSink {
 public:
     // The header must already be written to `file`.
     RecordWriter(ChunkFileWriter file, RecordWriterOptions options);
     RecordWriter(const RecordWriter&) = delete;
     RecordWriter& operator=(const RecordWriter&) = delete;
     // Writes what is pending, without a footer, if finish() was not called.
-    ~RecordWriter();
+    ~RecordWriter() override;
+
+    SinkInterest interest() const override { return {.snapshots = true, .processes = true}; }
+    void on_event(const Event&, std::span<const std::byte> raw) override { add_record(raw); }
+    void on_undecodable(std::span<const std::byte> raw, const DecodeError& why) override;
+    void on_snapshot(const PagemapSnapshot& snapshot) override { add_pagemap(snapshot); }
+    void on_process(const ProcessSnapshot& process) override { add_process(process); }
 
     // Appends one raw record (from one producer thread). Throws Error once
     // writing has failed.
@@ -76,8 +85,6 @@ public:
     // Writes what is pending without a footer: the recording ended by an
     // error and says so by not being finalized. Never throws.
     void abandon();
-
-    bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
 private:
     struct Item {

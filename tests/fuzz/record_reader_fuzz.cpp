@@ -1,19 +1,26 @@
 // libFuzzer target for everything that reads a recording: the header, chunk
-// framing and resynchronisation, decompression, every payload decoder, the
-// event decoder and both formatters. Each input is read three ways: as replay
+// framing and resynchronisation, decompression, every payload decoder, and
+// the stream a recording yields as commands read it: the recording source,
+// the event pipeline (one decode per record), both formatters and the
+// timeline with page histories. Each input is read three ways: as replay
 // reads it, with --force, and with checksums ignored so that mutations reach
-// the layers behind them (events are formatted in the first and last way
-// only, which is where the time goes). Errors are fine; crashes, sanitizer reports, leaks
-// and exceptions other than pagetrace::Error are not.
+// the layers behind them (events are formatted and timelines built in the
+// first and last way only, which is where the time goes). Errors are fine;
+// crashes, sanitizer reports, leaks and exceptions other than
+// pagetrace::Error are not.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 
-#include "decode/decoder.h"
 #include "output/formatter.h"
+#include "pipeline/pipeline.h"
 #include "record/format.h"
 #include "record/record_reader.h"
+#include "record/recording_source.h"
+#include "timeline/timeline_builder.h"
+#include "timeline/timeline_render.h"
+#include "timeline/timeline_sink.h"
 #include "util/error.h"
 
 using namespace pagetrace;
@@ -21,50 +28,57 @@ using namespace pagetrace::recording;
 
 namespace {
 
-void read_all(std::span<const std::byte> bytes, ReaderOptions options, bool format) {
+// Both formatters, into a string that is dropped after each event.
+class FormatBoth : public EventSink {
+public:
+    explicit FormatBoth(uint64_t start_ns)
+        : text_(make_formatter(OutputFormat::Text, start_ns)),
+          json_(make_formatter(OutputFormat::Json, start_ns)) {}
+    void on_event(const Event& event, std::span<const std::byte>) override {
+        out_.clear();
+        text_->append(event, out_);
+        json_->append(event, out_);
+    }
+
+private:
+    std::unique_ptr<EventFormatter> text_;
+    std::unique_ptr<EventFormatter> json_;
+    std::string out_;
+};
+
+// Process facts and the loss and footer chunks, which no sink reads.
+class ReadOtherChunks : public EventSink {
+public:
+    SinkInterest interest() const override { return {.snapshots = true, .processes = true}; }
+    void on_event(const Event&, std::span<const std::byte>) override {}
+    void on_process(const ProcessSnapshot& p) override { split_nul(p.cmdline); }
+};
+
+void read_all(std::span<const std::byte> bytes, ReaderOptions options, bool deep) {
     try {
         RecordingReader reader(memory_source(bytes), "fuzz", options);
-        const RecordingHeader& h = reader.header();
-        const auto text = make_formatter(OutputFormat::Text, h.start_ns);
-        const auto json = make_formatter(OutputFormat::Json, h.start_ns);
-        std::string out;
-        Chunk chunk;
-        while (reader.next(chunk)) {
-            switch (chunk.type()) {
-            case ChunkType::Events: {
-                EventRecords records(chunk.payload);
-                std::span<const std::byte> rec;
-                Event event;
-                while (records.next(rec)) {
-                    if (decode_event(rec, event) || !format) continue;
-                    out.clear();
-                    text->append(event, out);
-                    json->append(event, out);
-                }
-                break;
-            }
-            case ChunkType::Process: {
-                ProcessSnapshot s;
-                if (!decode_process(chunk.payload, s)) split_nul(s.cmdline);
-                break;
-            }
-            case ChunkType::Pagemap: {
-                PagemapPart part;
-                decode_pagemap(chunk.payload, part);
-                break;
-            }
-            case ChunkType::Loss: {
-                LossRecord l;
-                decode_loss(chunk.payload, l);
-                break;
-            }
-            case ChunkType::Footer: {
-                Footer f;
-                decode_footer(chunk.payload, f);
-                break;
-            }
-            }
+        RecordingSource source(reader);
+        Pipeline pipeline(source);
+        FormatBoth format(reader.header().start_ns);
+        // Histories of the whole address space: every page's entries are built
+        // (of a bounded number of pages: an mmap of 2^40 bytes is one record).
+        HistoryFilter filter = HistoryFilter::range(std::nullopt, 0, ~uint64_t{0});
+        filter.max_pages = 4096;
+        TimelineBuilder timeline(filter);
+        TimelineSink timeline_sink(timeline);
+        ReadOtherChunks others;
+        pipeline.add(others);
+        if (deep) {
+            pipeline.add(format);
+            pipeline.add(timeline_sink);
         }
+        pipeline.run();
+        if (deep) {
+            format_summaries(timeline.summaries(), OutputFormat::Json, reader.header().start_ns);
+            format_page_histories(timeline.page_histories(), OutputFormat::Text,
+                                  reader.header().start_ns);
+        }
+        if (const auto& footer = reader.footer()) encode_footer(*footer);
         reader.notes();
     } catch (const Error&) {
         // A clear refusal is the right answer to a bad file.

@@ -1,4 +1,4 @@
-#include "record/process_snapshot.h"
+#include "proc/process_snapshot.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include "util/unique_fd.h"
 
-namespace pagetrace::recording {
+namespace pagetrace {
 
 namespace {
 
@@ -66,4 +66,4 @@ ProcessSnapshot read_process_snapshot(uint32_t pid, SnapshotReason reason, uint6
     return s;
 }
 
-}  // namespace pagetrace::recording
+}  // namespace pagetrace
