@@ -2,7 +2,9 @@
 // a recording (RecordingSource) or a test (MemorySource). Everything that
 // consumes the stream sees the same items in the same order whichever it is:
 // raw records, pagemap snapshots and process facts, interleaved as they
-// happened, then the end.
+// happened, then the end. Records come one at a time or, where a source has
+// them at hand that way, as a buffer of concatenated records (the pipeline
+// walks it; one call per chunk instead of one per record).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +21,7 @@ namespace pagetrace {
 struct SourceItem {
     enum class Kind {
         Record,    // `record`: one raw event record
+        Records,   // `record`: several, concatenated (a recording's events chunk)
         Snapshot,  // `snapshot`: a pagemap snapshot
         Process,   // `process`: process facts
         Timeout,   // nothing arrived for a while (live only)

@@ -1,26 +1,10 @@
 #include "pipeline/event_tally.h"
 
-#include <algorithm>
-
 #include "decode/decoder.h"
 #include "decode/framing.h"
 #include "pagetrace/events.h"
 
 namespace pagetrace {
-
-void EventTally::count(uint16_t type, uint32_t pid, uint64_t ts_ns, size_t bytes) {
-    ++records;
-    event_bytes += bytes;
-    if (type >= per_type.size()) per_type.resize(type + 1u);
-    ++per_type[type];
-    last_ts_ns = std::max(last_ts_ns, ts_ns);
-    if (pid) pids.insert(pid);
-}
-
-void EventTally::add(const Event& event, size_t bytes) {
-    count(static_cast<uint16_t>(event.type), event.pid, event.ts_ns, bytes);
-    if (const auto* d = std::get_if<LostData>(&event.data)) lost += d->count;
-}
 
 void EventTally::add(std::span<const std::byte> record) {
     const auto header = peek_header(record);

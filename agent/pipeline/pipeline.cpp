@@ -9,14 +9,6 @@
 
 namespace pagetrace {
 
-bool EventFilter::wants_type(uint16_t type) const {
-    return types.empty() || std::find(types.begin(), types.end(), type) != types.end();
-}
-
-bool EventFilter::wants_pid(uint32_t pid) const {
-    return pids.empty() || pid == 0 || std::find(pids.begin(), pids.end(), pid) != pids.end();
-}
-
 uint64_t PipelineStats::undecodable_records() const {
     uint64_t n = 0;
     for (const auto& [problem, count] : undecodable) n += count;
@@ -28,17 +20,25 @@ Pipeline::Pipeline(EventSource& source, EventFilter filter)
 
 void Pipeline::add(EventSink& sink) { sinks_.push_back(&sink); }
 
-void Pipeline::on_record(std::span<const std::byte> raw) {
-    if (!filter_.types.empty()) {
-        const auto header = peek_header(raw);
-        if (header && !filter_.wants_type(header->type)) {
-            ++stats_.filtered;
-            return;
-        }
+void Pipeline::on_undecodable(std::span<const std::byte> raw, const DecodeError& err) {
+    ++stats_.undecodable[err.message];
+    for (EventSink* sink : sinks_) sink->on_undecodable(raw, err);
+}
+
+bool Pipeline::unwanted_type(std::span<const std::byte> raw) {
+    const auto header = peek_header(raw);
+    if (header && !filter_.wants_type(header->type)) {
+        ++stats_.filtered;
+        return true;
     }
+    return false;
+}
+
+// Once per event: the rare paths are out of line, so this stays small.
+void Pipeline::on_record(std::span<const std::byte> raw) {
+    if (!filter_.types.empty() && unwanted_type(raw)) return;
     if (auto err = decode_event(raw, event_)) {
-        ++stats_.undecodable[err->message];
-        for (EventSink* sink : sinks_) sink->on_undecodable(raw, *err);
+        on_undecodable(raw, *err);
         return;
     }
     if (!filter_.wants_pid(event_.pid)) {
@@ -68,6 +68,15 @@ bool Pipeline::step() {
     case SourceItem::Kind::Record:
         on_record(item.record);
         return true;
+    case SourceItem::Kind::Records: {
+        EventRecords records(item.record);
+        std::span<const std::byte> raw;
+        while (records.next(raw)) on_record(raw);
+        if (!records.error().empty()) {
+            spdlog::warn("skipping the rest of an events chunk: {}", records.error());
+        }
+        return true;
+    }
     case SourceItem::Kind::Snapshot:
         ++stats_.snapshots;
         if (feedback_) feedback_->on_snapshot(*item.snapshot);

@@ -11,11 +11,13 @@
 //   const PipelineStats& stats = pipeline.run();
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "decode/decoder.h"
 #include "decode/event.h"
 #include "pipeline/event_sink.h"
 #include "pipeline/event_source.h"
@@ -29,8 +31,12 @@ struct EventFilter {
     std::vector<uint16_t> types;  // empty: every type
     std::vector<uint32_t> pids;   // empty: every process
 
-    bool wants_type(uint16_t type) const;
-    bool wants_pid(uint32_t pid) const;
+    bool wants_type(uint16_t type) const {
+        return types.empty() || std::find(types.begin(), types.end(), type) != types.end();
+    }
+    bool wants_pid(uint32_t pid) const {
+        return pids.empty() || pid == 0 || std::find(pids.begin(), pids.end(), pid) != pids.end();
+    }
 };
 
 struct PipelineStats {
@@ -65,6 +71,9 @@ public:
 
 private:
     void on_record(std::span<const std::byte> raw);
+    [[gnu::noinline, gnu::cold]] void on_undecodable(std::span<const std::byte> raw,
+                                                     const DecodeError& err);
+    [[gnu::noinline]] bool unwanted_type(std::span<const std::byte> raw);
 
     EventSource& source_;
     EventFilter filter_;

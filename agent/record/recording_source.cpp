@@ -12,15 +12,6 @@ kernel::PageGeometry RecordingSource::page_geometry() const {
 SourceItem RecordingSource::next() {
     SourceItem item;
     while (true) {
-        if (records_ && records_->next(item.record)) {
-            item.kind = SourceItem::Kind::Record;
-            return item;
-        }
-        if (records_ && !records_->error().empty()) {
-            spdlog::warn("skipping the rest of an events chunk: {}", records_->error());
-        }
-        records_.reset();
-
         Chunk chunk;
         if (held_) {
             chunk = *held_;
@@ -69,9 +60,11 @@ SourceItem RecordingSource::next() {
             continue;
         }
         if (chunk.type() == ChunkType::Events) {
-            // The payload stays valid while its records are read: the next
-            // chunk is read (or held_payload_ replaced) only after them.
-            records_.emplace(chunk.payload);
+            // Valid until the next call: the next chunk is read (or
+            // held_payload_ replaced) only then.
+            item.kind = SourceItem::Kind::Records;
+            item.record = chunk.payload;
+            return item;
         } else if (chunk.type() == ChunkType::Process && interest_.processes) {
             if (auto problem = decode_process(chunk.payload, process_)) {
                 spdlog::warn("skipping a process chunk: {}", *problem);

@@ -1,5 +1,6 @@
-// A recording read back as the stream it was recorded from: event records,
-// pagemap snapshots and process facts in file order, snapshots split across
+// A recording read back as the stream it was recorded from: event records
+// (each events chunk as one buffer of records), pagemap snapshots and process
+// facts in file order, snapshots split across
 // chunks joined again. Replay, timelines and exports read recordings through
 // it exactly as they read a live trace.
 #pragma once
@@ -33,7 +34,6 @@ public:
 private:
     RecordingReader& reader_;
     SinkInterest interest_;
-    std::optional<EventRecords> records_;
     PagemapSnapshot snapshot_;
     ProcessSnapshot process_;
     std::optional<PagemapSnapshot> building_;  // a snapshot whose continuations may follow

@@ -94,6 +94,12 @@ std::vector<std::string> drain(RecordingSource& source, std::vector<PagemapSnaps
         case SourceItem::Kind::Record:
             out.push_back("record@" + std::to_string(peek_header(item.record)->ts_ns));
             break;
+        case SourceItem::Kind::Records: {
+            EventRecords records(item.record);
+            std::span<const std::byte> raw;
+            while (records.next(raw)) out.push_back("record@" + std::to_string(peek_header(raw)->ts_ns));
+            break;
+        }
         case SourceItem::Kind::Snapshot:
             out.push_back("snapshot" + std::to_string(item.snapshot->pages.size()));
             if (snaps) snaps->push_back(*item.snapshot);
