@@ -46,19 +46,6 @@ struct {
 	__type(value, struct pt_target);
 } pt_targets SEC(".maps") __weak;
 
-/* Arguments of the VMA syscall each traced thread is in: tid -> args. */
-struct pt_syscall_args {
-	__u64 nr;
-	__u64 args[6];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pt_syscall_args);
-} pt_pending_syscalls SEC(".maps") __weak;
-
 /*
  * Bumped after every change to pt_targets, by BPF and by the agent: a thread
  * may keep what it looked up there as long as this has not moved.

@@ -7,6 +7,7 @@
  * thread exits.
  */
 #include "faults.bpf.h"
+#include "syscalls.bpf.h"
 
 /* Selectors beyond pids: a process name, a cgroup (v2 id). Empty / 0: off. */
 const volatile char pt_cfg_match_comm[PT_COMM_LEN] = {};
