@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * BPF-only helpers shared by every pagetrace program: the maps, the target
- * filter, record reservation with loss accounting and the common header.
+ * filter, record reservation with loss accounting, submission with its wakeup
+ * policy and the common header. bpf/README.md lists the other files.
  *
  * Maps and configuration are declared __weak so that every object that includes
  * this file can use them; `bpftool gen object` merges the identical definitions
@@ -141,6 +142,16 @@ static __always_inline void pt_submit_sized(void *rec, __u32 size)
 }
 
 #define pt_submit(rec) pt_submit_sized((rec), sizeof(*(rec)))
+
+/*
+ * Submit and wake the consumer at once, for the rare record the agent must act
+ * on before the process moves on (exec: it reads /proc/PID/{exe,maps}). One
+ * wakeup per such record costs nothing next to the fault stream.
+ */
+static __always_inline void pt_submit_now(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
 
 /*
  * Fill the common header for an event that belongs to a traced process other
