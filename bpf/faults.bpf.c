@@ -124,7 +124,10 @@ static __always_inline void pt_fault_counted(struct bpf_perf_event_data *ctx, __
 		f.ts_ns = bpf_ktime_get_ns();
 		f.cpu = bpf_get_smp_processor_id();
 		f.access = PT_ACCESS_UNKNOWN;
-		f.mode = (ctx->regs.cs & 3) ? PT_MODE_USER : PT_MODE_KERNEL;
+		/* The mode the fault came from: a user-mode instruction has a user
+		 * address. (Not regs.cs & 3: the verifier allows only 8-byte loads of
+		 * a perf_event context's registers, and cs is a 16-bit field.) */
+		f.mode = ctx->regs.ip < PT_USER_ADDR_END ? PT_MODE_USER : PT_MODE_KERNEL;
 		pt_emit_fault(task, &f, outcome, 0);
 		return;
 	}
