@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * BPF-only helpers shared by every pagetrace program: the maps, the target
- * filter, record reservation with loss accounting and the common header.
+ * filter, record reservation with loss accounting, submission with its wakeup
+ * policy and the common header. bpf/README.md lists the other files.
  *
  * Maps and configuration are declared __weak so that every object that includes
  * this file can use them; `bpftool gen object` merges the identical definitions
@@ -45,19 +46,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_target);
 } pt_targets SEC(".maps") __weak;
-
-/* Arguments of the VMA syscall each traced thread is in: tid -> args. */
-struct pt_syscall_args {
-	__u64 nr;
-	__u64 args[6];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pt_syscall_args);
-} pt_pending_syscalls SEC(".maps") __weak;
 
 /*
  * Bumped after every change to pt_targets, by BPF and by the agent: a thread
@@ -154,6 +142,16 @@ static __always_inline void pt_submit_sized(void *rec, __u32 size)
 }
 
 #define pt_submit(rec) pt_submit_sized((rec), sizeof(*(rec)))
+
+/*
+ * Submit and wake the consumer at once, for the rare record the agent must act
+ * on before the process moves on (exec: it reads /proc/PID/{exe,maps}). One
+ * wakeup per such record costs nothing next to the fault stream.
+ */
+static __always_inline void pt_submit_now(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
 
 /*
  * Fill the common header for an event that belongs to a traced process other

@@ -110,7 +110,7 @@ static __always_inline void pt_complete(struct task_struct *task, struct pt_park
 }
 
 /* Completion: the software perf event of an accounted fault. */
-static __always_inline int pt_fault_counted(struct bpf_perf_event_data *ctx, __u8 outcome)
+static __always_inline void pt_fault_counted(struct bpf_perf_event_data *ctx, __u8 outcome)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_parked_fault *slot, f = {};
@@ -118,33 +118,36 @@ static __always_inline int pt_fault_counted(struct bpf_perf_event_data *ctx, __u
 	if (!pt_cfg_fault_entry) {
 		/* No entry hook on this kernel: the completion alone makes the event. */
 		if (!pt_current_traced() || ctx->addr >= PT_USER_ADDR_END)
-			return 0;
+			return;
 		f.addr = ctx->addr;
 		f.ip = ctx->regs.ip;
 		f.ts_ns = bpf_ktime_get_ns();
 		f.cpu = bpf_get_smp_processor_id();
 		f.access = PT_ACCESS_UNKNOWN;
-		f.mode = (ctx->regs.cs & 3) ? PT_MODE_USER : PT_MODE_KERNEL;
+		/* The mode the fault came from: a user-mode instruction has a user
+		 * address. (Not regs.cs & 3: the verifier allows only 8-byte loads of
+		 * a perf_event context's registers, and cs is a 16-bit field.) */
+		f.mode = ctx->regs.ip < PT_USER_ADDR_END ? PT_MODE_USER : PT_MODE_KERNEL;
 		pt_emit_fault(task, &f, outcome, 0);
-		return 0;
+		return;
 	}
 	slot = pt_parked_at(task, ctx->addr);
 	if (slot)
 		pt_complete(task, slot, outcome);
-	return 0;
 }
 
-/* Returning 0 keeps perf from also recording a sample of its own. */
 SEC("perf_event")
 int pt_fault_minor(struct bpf_perf_event_data *ctx)
 {
-	return pt_fault_counted(ctx, PT_OUTCOME_MINOR) & 0;
+	pt_fault_counted(ctx, PT_OUTCOME_MINOR);
+	return 0; /* 0 keeps perf from also recording a sample of its own */
 }
 
 SEC("perf_event")
 int pt_fault_major(struct bpf_perf_event_data *ctx)
 {
-	return pt_fault_counted(ctx, PT_OUTCOME_MAJOR) & 0;
+	pt_fault_counted(ctx, PT_OUTCOME_MAJOR);
+	return 0; /* 0 keeps perf from also recording a sample of its own */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

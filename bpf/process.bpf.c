@@ -7,6 +7,7 @@
  * thread exits.
  */
 #include "faults.bpf.h"
+#include "syscalls.bpf.h"
 
 /* Selectors beyond pids: a process name, a cgroup (v2 id). Empty / 0: off. */
 const volatile char pt_cfg_match_comm[PT_COMM_LEN] = {};
@@ -74,7 +75,9 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	pt_fill_header(&e->hdr, PT_EV_EXEC, sizeof(*e));
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename);
-	pt_submit(e);
+	/* Exec is rare, and the agent reads the new image's /proc/PID/{exe,maps}
+	 * on it: wake it now, before a short program has run to its end. */
+	pt_submit_now(e);
 	return 0;
 }
 

@@ -13,14 +13,7 @@
  */
 #include "common.bpf.h"
 #include "migrate.bpf.h"
-
-#if defined(__TARGET_ARCH_x86)
-#define PT_NR_MPROTECT 10
-#define PT_NR_MUNMAP 11
-#define PT_NR_MREMAP 25
-#define PT_NR_MADVISE 28
-#define PT_NR_PKEY_MPROTECT 329
-#endif
+#include "syscalls.bpf.h"
 
 /* Per CPU: the traced process being switched to (0 if none). */
 struct {

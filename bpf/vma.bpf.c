@@ -5,19 +5,7 @@
  * the generic raw sys_enter/sys_exit pair: at entry the arguments are parked
  * per thread (pt_pending_syscalls), at exit the result completes the event.
  */
-#include "common.bpf.h"
-
-#if defined(__TARGET_ARCH_x86)
-#define PT_NR_MMAP 9
-#define PT_NR_MPROTECT 10
-#define PT_NR_MUNMAP 11
-#define PT_NR_BRK 12
-#define PT_NR_MREMAP 25
-#define PT_NR_MADVISE 28
-#define PT_NR_PKEY_MPROTECT 329
-#else
-#error "pagetrace: syscall numbers are only defined for x86-64"
-#endif
+#include "syscalls.bpf.h"
 
 #define PT_TS_COMPAT 0x0002 /* thread_info.status: in a 32-bit syscall */
 #define PT_PAGE_SHIFT 12

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <memory>
 
 #include "decode/event.h"
@@ -17,58 +16,6 @@
 namespace pagetrace {
 
 namespace {
-
-struct HookSpec {
-    const char* name;
-    const char* btf_name;  // tracepoint name in BTF (btf_trace_<name>), or perf config
-    HookKind kind;
-    uint64_t feeds;
-    const char* role;
-    bool required;
-};
-
-constexpr uint64_t bit(int type) { return PT_EVENT_BIT(type); }
-constexpr uint64_t kVmaEvents = bit(PT_EV_MMAP) | bit(PT_EV_MUNMAP) | bit(PT_EV_MREMAP) |
-                                bit(PT_EV_BRK) | bit(PT_EV_MPROTECT) | bit(PT_EV_MADVISE);
-
-const HookSpec kHooks[] = {
-    {"exceptions:page_fault_user", "page_fault_user", HookKind::Tracepoint, bit(PT_EV_FAULT),
-     "fault entry in user mode: address, ip, access", false},
-    {"exceptions:page_fault_kernel", "page_fault_kernel", HookKind::Tracepoint, bit(PT_EV_FAULT),
-     "fault entry in kernel mode (on user addresses)", false},
-    {"perf:page-faults-min", "min", HookKind::PerfSoftwareEvent, bit(PT_EV_FAULT),
-     "fault completion: outcome minor, latency_ns", false},
-    {"perf:page-faults-maj", "maj", HookKind::PerfSoftwareEvent, bit(PT_EV_FAULT),
-     "fault completion: outcome major, latency_ns", false},
-    {"raw_syscalls:sys_enter", "sys_enter", HookKind::Tracepoint, kVmaEvents,
-     "VMA syscall arguments (and tlb_flush ranges)", false},
-    {"raw_syscalls:sys_exit", "sys_exit", HookKind::Tracepoint, kVmaEvents,
-     "VMA syscall results", false},
-    {"sched:sched_process_fork", "sched_process_fork", HookKind::Tracepoint, bit(PT_EV_FORK),
-     "fork, and following children", true},
-    {"sched:sched_process_exec", "sched_process_exec", HookKind::Tracepoint, bit(PT_EV_EXEC),
-     "exec, and starting a launched command", true},
-    {"sched:sched_process_exit", "sched_process_exit", HookKind::Tracepoint, bit(PT_EV_EXIT),
-     "exit, and knowing when tracing is done", true},
-    {"task:task_rename", "task_rename", HookKind::Tracepoint, 0,
-     "process names for attributed events", false},
-    {"tlb:tlb_flush", "tlb_flush", HookKind::Tracepoint, bit(PT_EV_TLB_FLUSH), "TLB flushes",
-     false},
-    {"sched:sched_switch", "sched_switch", HookKind::Tracepoint, bit(PT_EV_TLB_FLUSH),
-     "owner of task-switch TLB flushes", false},
-    {"migrate:mm_migrate_pages_start", "mm_migrate_pages_start", HookKind::Tracepoint,
-     bit(PT_EV_MIGRATE) | bit(PT_EV_MIGRATE_BATCH), "migration reason and mode", false},
-    {"migrate:mm_migrate_pages", "mm_migrate_pages", HookKind::Tracepoint,
-     bit(PT_EV_MIGRATE_BATCH), "migration batch totals", false},
-    {"migrate:set_migration_pte", "set_migration_pte", HookKind::Tracepoint, bit(PT_EV_MIGRATE),
-     "page leaves its frame (old PFN)", false},
-    {"migrate:remove_migration_pte", "remove_migration_pte", HookKind::Tracepoint,
-     bit(PT_EV_MIGRATE), "page arrives in its new frame (new PFN)", false},
-    {"thp:set_migration_pmd", "set_migration_pmd", HookKind::Tracepoint, bit(PT_EV_MIGRATE),
-     "huge page leaves its frame", false},
-    {"thp:remove_migration_pmd", "remove_migration_pmd", HookKind::Tracepoint,
-     bit(PT_EV_MIGRATE), "huge page arrives in its new frame", false},
-};
 
 struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }
@@ -100,23 +47,20 @@ std::vector<HookStatus> probe_hooks(const std::string& btf_path) {
     const int btf_err = kernel_btf ? 0 : errno;
 
     std::vector<HookStatus> out;
-    for (const HookSpec& spec : kHooks) {
-        HookStatus h{spec.name, spec.kind, spec.feeds, spec.role, spec.required, false, ""};
-        if (spec.kind == HookKind::Tracepoint) {
+    for (const Hook& hook : hook_table()) {
+        HookStatus h{&hook};
+        if (hook.kind == HookKind::Tracepoint) {
+            const std::string type = std::string("btf_trace_").append(hook.btf_name);
             if (!kernel_btf) {
                 h.why_not = errno_message("no kernel BTF", btf_err);
-            } else if (btf__find_by_name_kind(kernel_btf.get(),
-                                              (std::string("btf_trace_") + spec.btf_name).c_str(),
-                                              BTF_KIND_TYPEDEF) < 0) {
+            } else if (btf__find_by_name_kind(kernel_btf.get(), type.c_str(), BTF_KIND_TYPEDEF) <
+                       0) {
                 h.why_not = "tracepoint not in this kernel";
             } else {
                 h.available = true;
             }
         } else {
-            const uint64_t config = std::strcmp(spec.btf_name, "maj") == 0
-                                        ? PERF_COUNT_SW_PAGE_FAULTS_MAJ
-                                        : PERF_COUNT_SW_PAGE_FAULTS_MIN;
-            h.available = perf_software_event_works(config);
+            h.available = perf_software_event_works(hook.perf_config);
             if (!h.available) h.why_not = "perf_event_open refused the software event";
         }
         out.push_back(std::move(h));
@@ -124,64 +68,53 @@ std::vector<HookStatus> probe_hooks(const std::string& btf_path) {
     return out;
 }
 
-bool hook_available(const std::vector<HookStatus>& hooks, const std::string& name) {
-    for (const auto& h : hooks) {
-        if (h.name == name) return h.available;
+namespace {
+
+// The fault rule (hooks.h): entry tracepoints, completion perf events, or both.
+std::string fault_source_text(std::span<const HookStatus> hooks) {
+    const std::string entry = hook_names(fault_source_hooks(hooks, FaultSource::Entry), "/");
+    const std::string completion =
+        hook_names(fault_source_hooks(hooks, FaultSource::Completion), "/");
+    if (fault_source_available(hooks, FaultSource::Entry)) {
+        std::string text = entry + " (entry)";
+        if (fault_source_available(hooks, FaultSource::Completion)) {
+            return text + " + " + completion + " (outcome, latency_ns)";
+        }
+        return text + "; no outcome or latency_ns (perf software events unavailable)";
     }
-    return false;
+    if (fault_source_available(hooks, FaultSource::Completion)) {
+        return completion + " only (no access, no latency_ns)";
+    }
+    return "";
 }
 
-std::string describe_features(const std::vector<HookStatus>& hooks) {
+// Where events of `type` come from: the hooks it cannot do without, if this
+// kernel has them all.
+std::string event_source_text(std::span<const HookStatus> hooks, uint16_t type) {
+    if (type == PT_EV_FAULT) return fault_source_text(hooks);
+    if (type == PT_EV_LOST) return "per-CPU drop counters in BPF, read by the agent";
+    std::vector<const Hook*> needed;
+    std::string_view how;
+    for (const HookStatus& h : hooks) {
+        if (!(h.hook->lost_without & PT_EVENT_BIT(type))) continue;
+        if (!h.available) return "";
+        needed.push_back(h.hook);
+        if (how.empty()) how = h.hook->how;
+    }
+    return needed.empty() ? "" : hook_names(needed, " + ").append(how);
+}
+
+}  // namespace
+
+std::string describe_features(std::span<const HookStatus> hooks) {
     std::string out = fmt::format("{:<34} {:<10} {}\n", "HOOK", "AVAILABLE", "GIVES");
-    for (const auto& h : hooks) {
-        out += fmt::format("{:<34} {:<10} {}{}\n", h.name, h.available ? "yes" : "no", h.role,
-                           h.available ? "" : " (" + h.why_not + ")");
+    for (const HookStatus& h : hooks) {
+        out += fmt::format("{:<34} {:<10} {}{}\n", h.hook->name, h.available ? "yes" : "no",
+                           h.hook->role, h.available ? "" : " (" + h.why_not + ")");
     }
     out += fmt::format("\n{:<14} {}\n", "EVENT", "SOURCE ON THIS MACHINE");
-    const auto avail = [&](const char* n) { return hook_available(hooks, n); };
     for (uint16_t t = 1; t <= kEventTypeCount; ++t) {
-        std::string source;
-        switch (t) {
-        case PT_EV_FAULT:
-            if (avail("exceptions:page_fault_user")) {
-                source = "exceptions:page_fault_user/kernel (entry)";
-                if (avail("perf:page-faults-min") && avail("perf:page-faults-maj")) {
-                    source += " + perf page-faults-min/maj (outcome, latency_ns)";
-                } else {
-                    source += "; no outcome or latency_ns (perf software events unavailable)";
-                }
-            } else if (avail("perf:page-faults-min")) {
-                source = "perf page-faults-min/maj only (no access, no latency_ns)";
-            }
-            break;
-        case PT_EV_MMAP:
-        case PT_EV_MUNMAP:
-        case PT_EV_MREMAP:
-        case PT_EV_BRK:
-        case PT_EV_MPROTECT:
-        case PT_EV_MADVISE:
-            if (avail("raw_syscalls:sys_enter") && avail("raw_syscalls:sys_exit")) {
-                source = "raw_syscalls:sys_enter + sys_exit (filtered by pid, then syscall)";
-            }
-            break;
-        case PT_EV_FORK: source = "sched:sched_process_fork"; break;
-        case PT_EV_EXEC: source = "sched:sched_process_exec"; break;
-        case PT_EV_EXIT: source = "sched:sched_process_exit"; break;
-        case PT_EV_LOST: source = "per-CPU drop counters in BPF, read by the agent"; break;
-        case PT_EV_TLB_FLUSH:
-            if (avail("tlb:tlb_flush")) {
-                source = "tlb:tlb_flush, owner from the loaded mm / sched:sched_switch";
-            }
-            break;
-        case PT_EV_MIGRATE:
-            if (avail("migrate:set_migration_pte") && avail("migrate:remove_migration_pte")) {
-                source = "migrate:set/remove_migration_pte joined with pagemap frames";
-            }
-            break;
-        case PT_EV_MIGRATE_BATCH:
-            if (avail("migrate:mm_migrate_pages")) source = "migrate:mm_migrate_pages";
-            break;
-        }
+        const std::string source = event_source_text(hooks, t);
         out += fmt::format("{:<14} {}\n", event_type_name(static_cast<EventType>(t)),
                            source.empty() ? "unavailable on this kernel" : source);
     }

@@ -1,6 +1,6 @@
 // Drains the BPF ring buffer. Producers submit without waking us (except past
-// a fill watermark), so poll() both waits on the ring's epoll fd with a timeout
-// and then consumes whatever is there.
+// a fill watermark, and for exec records), so poll() both waits on the ring's
+// epoll fd with a timeout and then consumes whatever is there.
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <linux/perf_event.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #include <sstream>
 #include <string>
 
-#include "decode/event.h"
+#include "bpf/features.h"
 #include "pagetrace_bpf.skel.h"
 #include "util/error.h"
 
@@ -47,16 +48,6 @@ std::string load_error_message(int err) {
                          err);
 }
 
-std::string event_names(uint64_t mask) {
-    std::string out;
-    for (uint16_t t = 1; t <= kEventTypeCount; ++t) {
-        if (!(mask & PT_EVENT_BIT(t))) continue;
-        if (!out.empty()) out += ", ";
-        out += event_type_name(static_cast<EventType>(t));
-    }
-    return out;
-}
-
 }  // namespace
 
 void route_libbpf_logs() { libbpf_set_print(libbpf_log); }
@@ -82,6 +73,18 @@ std::vector<int> online_cpus() {
     return cpus;
 }
 
+std::vector<BpfProgramInfo> bpf_programs() {
+    std::unique_ptr<pagetrace_bpf, decltype(&pagetrace_bpf__destroy)> skel(
+        pagetrace_bpf__open(), &pagetrace_bpf__destroy);
+    if (!skel) throw Error(errno_message("opening the BPF object failed", errno));
+    std::vector<BpfProgramInfo> out;
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, skel->obj) {
+        out.push_back({bpf_program__name(prog), bpf_program__section_name(prog)});
+    }
+    return out;
+}
+
 void Tracer::SkeletonDeleter::operator()(pagetrace_bpf* skel) const {
     pagetrace_bpf__destroy(skel);
 }
@@ -89,16 +92,12 @@ void Tracer::SkeletonDeleter::operator()(pagetrace_bpf* skel) const {
 void Tracer::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
 Tracer::Tracer(const TracerOptions& options)
-    : ring_bytes_(options.ring_bytes),
-      event_mask_(options.event_mask),
-      max_frames_(options.max_frames) {
-    hooks_ = probe_hooks(options.btf_path);
-    for (const auto& h : hooks_) {
-        if (h.required && !h.available) {
-            throw Error("this kernel lacks " + h.name + ", which pagetrace needs (" + h.why_not +
-                        ")");
-        }
-    }
+    : max_frames_(options.max_frames) {
+    // What to load: the hook table against this kernel and the user's wishes.
+    const HookPlan plan =
+        plan_hooks(probe_hooks(options.btf_path), options.event_mask, options.fault_outcome);
+    event_mask_ = plan.event_mask;
+    fault_completion_ = plan.fault_completion;
 
     LIBBPF_OPTS(bpf_object_open_opts, open_opts);
     if (!options.btf_path.empty()) open_opts.btf_custom_path = options.btf_path.c_str();
@@ -108,86 +107,12 @@ Tracer::Tracer(const TracerOptions& options)
     num_cpus_ = libbpf_num_possible_cpus();
     if (num_cpus_ <= 0) throw Error(errno_message("cannot count possible CPUs", -num_cpus_));
 
-    // Each program: the hook it needs and the event types it serves. A program
-    // is loaded only if the user wants what it gives and the kernel has its hook.
-    struct Program {
-        bpf_program* prog;
-        bpf_link** link;
-        const char* hook;
-        uint64_t serves;
-    };
-    const uint64_t lifecycle = ~0ull;  // always: following and ending depend on them
-    const uint64_t vma = PT_EVENT_BIT(PT_EV_MMAP) | PT_EVENT_BIT(PT_EV_MUNMAP) |
-                         PT_EVENT_BIT(PT_EV_MREMAP) | PT_EVENT_BIT(PT_EV_BRK) |
-                         PT_EVENT_BIT(PT_EV_MPROTECT) | PT_EVENT_BIT(PT_EV_MADVISE) |
-                         PT_EVENT_BIT(PT_EV_TLB_FLUSH);
-    const uint64_t migration = PT_EVENT_BIT(PT_EV_MIGRATE) | PT_EVENT_BIT(PT_EV_MIGRATE_BATCH) |
-                               PT_EVENT_BIT(PT_EV_TLB_FLUSH);
-    auto& p = skel_->progs;
-    auto& l = skel_->links;
-    const Program programs[] = {
-        {p.pt_fault_user, &l.pt_fault_user, "exceptions:page_fault_user", PT_EVENT_BIT(PT_EV_FAULT)},
-        {p.pt_fault_kernel, &l.pt_fault_kernel, "exceptions:page_fault_kernel",
-         PT_EVENT_BIT(PT_EV_FAULT)},
-        {p.pt_sys_enter, &l.pt_sys_enter, "raw_syscalls:sys_enter", vma},
-        {p.pt_sys_exit, &l.pt_sys_exit, "raw_syscalls:sys_exit", vma},
-        {p.pt_fork, &l.pt_fork, "sched:sched_process_fork", lifecycle},
-        {p.pt_exec, &l.pt_exec, "sched:sched_process_exec", lifecycle},
-        {p.pt_exit, &l.pt_exit, "sched:sched_process_exit", lifecycle},
-        {p.pt_rename, &l.pt_rename, "task:task_rename", lifecycle},
-        {p.pt_tlb_flush, &l.pt_tlb_flush, "tlb:tlb_flush", PT_EVENT_BIT(PT_EV_TLB_FLUSH)},
-        {p.pt_sched_switch, &l.pt_sched_switch, "sched:sched_switch",
-         PT_EVENT_BIT(PT_EV_TLB_FLUSH)},
-        {p.pt_migrate_start, &l.pt_migrate_start, "migrate:mm_migrate_pages_start", migration},
-        {p.pt_migrate_end, &l.pt_migrate_end, "migrate:mm_migrate_pages", migration},
-        {p.pt_set_migration_pte, &l.pt_set_migration_pte, "migrate:set_migration_pte", migration},
-        {p.pt_remove_migration_pte, &l.pt_remove_migration_pte, "migrate:remove_migration_pte",
-         migration},
-        {p.pt_set_migration_pmd, &l.pt_set_migration_pmd, "thp:set_migration_pmd", migration},
-        {p.pt_remove_migration_pmd, &l.pt_remove_migration_pmd, "thp:remove_migration_pmd",
-         migration},
-    };
-
     // What this kernel cannot give, said once, before load.
-    const auto avail = [&](const char* hook) { return hook_available(hooks_, hook); };
-    const auto lose = [&](uint64_t types, const std::string& hook) {
-        const uint64_t lost = types & event_mask_;
-        if (!lost) return;
-        spdlog::warn("{} is not available on this kernel: no {} events", hook, event_names(lost));
-        event_mask_ &= ~lost;
-    };
-    const bool fault_entry = avail("exceptions:page_fault_user") &&
-                             avail("exceptions:page_fault_kernel");
-    const bool fault_completion = avail("perf:page-faults-min") && avail("perf:page-faults-maj");
-    if (!fault_entry && !fault_completion) {
-        lose(PT_EVENT_BIT(PT_EV_FAULT), "exceptions:page_fault_user/kernel");
-    } else if (!fault_entry && (event_mask_ & PT_EVENT_BIT(PT_EV_FAULT))) {
-        spdlog::warn("exceptions:page_fault_user/kernel are not available on this kernel: fault "
-                     "events come from perf software events, without access or latency_ns");
-    } else if (!fault_completion && (event_mask_ & PT_EVENT_BIT(PT_EV_FAULT))) {
-        spdlog::warn("perf page-fault software events are not available: fault events have no "
-                     "outcome or latency_ns");
+    for (const std::string& warning : plan.warnings) spdlog::warn("{}", warning);
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, skel_->obj) {
+        bpf_program__set_autoload(prog, plan.loads(bpf_program__name(prog)));
     }
-    if (!avail("raw_syscalls:sys_enter") || !avail("raw_syscalls:sys_exit")) {
-        lose(vma & ~PT_EVENT_BIT(PT_EV_TLB_FLUSH), "raw_syscalls:sys_enter/sys_exit");
-    }
-    if (!avail("tlb:tlb_flush")) lose(PT_EVENT_BIT(PT_EV_TLB_FLUSH), "tlb:tlb_flush");
-    if (!avail("migrate:set_migration_pte") || !avail("migrate:remove_migration_pte")) {
-        lose(PT_EVENT_BIT(PT_EV_MIGRATE), "migrate:set/remove_migration_pte");
-    }
-    if (!avail("migrate:mm_migrate_pages")) {
-        lose(PT_EVENT_BIT(PT_EV_MIGRATE_BATCH), "migrate:mm_migrate_pages");
-    }
-
-    for (const Program& prog : programs) {
-        const bool wanted = (prog.serves & event_mask_) != 0;
-        bpf_program__set_autoload(prog.prog, wanted && avail(prog.hook));
-    }
-    // Without the entry hooks the completion events are the only fault source.
-    fault_completion_ = fault_completion && (event_mask_ & PT_EVENT_BIT(PT_EV_FAULT)) &&
-                        (options.fault_outcome || !fault_entry);
-    bpf_program__set_autoload(p.pt_fault_minor, fault_completion_);
-    bpf_program__set_autoload(p.pt_fault_major, fault_completion_);
 
     skel_->rodata->pt_cfg_follow_children = options.follow_children ? 1 : 0;
     if (options.match_comm.size() >= PT_COMM_LEN) {
@@ -198,7 +123,7 @@ Tracer::Tracer(const TracerOptions& options)
                 options.match_comm.size() + 1);
     skel_->rodata->pt_cfg_match_cgroup = options.match_cgroup_id;
     skel_->rodata->pt_cfg_event_mask = event_mask_;
-    skel_->rodata->pt_cfg_fault_entry = fault_entry ? 1 : 0;
+    skel_->rodata->pt_cfg_fault_entry = plan.fault_entry ? 1 : 0;
     skel_->rodata->pt_cfg_fault_completion = fault_completion_ ? 1 : 0;
     // Wake the consumer once a quarter of the ring is waiting; otherwise it
     // drains on its own timer.
@@ -213,19 +138,30 @@ Tracer::Tracer(const TracerOptions& options)
 
     if (int err = pagetrace_bpf__load(skel_.get())) throw Error(load_error_message(-err));
 
-    for (const Program& prog : programs) {
-        if (!bpf_program__autoload(prog.prog)) continue;
-        *prog.link = bpf_program__attach(prog.prog);
-        if (!*prog.link) {
-            const int err = errno;
-            throw Error(errno_message(std::string("attaching BPF program ") +
-                                          bpf_program__name(prog.prog) + " to " + prog.hook,
-                                      err));
-        }
-    }
+    attach_tracepoints();
     if (fault_completion_) attach_fault_completion();
     spdlog::debug("BPF programs attached; ring buffer {} bytes, {} possible CPUs; events: {}",
                   options.ring_bytes, num_cpus_, event_names(event_mask_));
+}
+
+// Every loaded program of a tracepoint hook, attached where its section says.
+void Tracer::attach_tracepoints() {
+    for (const Hook& hook : hook_table()) {
+        if (hook.kind != HookKind::Tracepoint) continue;
+        for (std::string_view name : hook.programs) {
+            bpf_program* prog =
+                bpf_object__find_program_by_name(skel_->obj, std::string(name).c_str());
+            if (!prog || !bpf_program__autoload(prog)) continue;
+            bpf_link* link = bpf_program__attach(prog);
+            if (!link) {
+                const int err = errno;
+                throw Error(errno_message(fmt::format("attaching BPF program {} to {}", name,
+                                                      hook.name),
+                                          err));
+            }
+            tracepoint_links_.emplace_back(link);
+        }
+    }
 }
 
 // The software page-fault events fire when a fault completes; one per CPU and
@@ -256,7 +192,9 @@ void Tracer::attach_fault_completion() {
 }
 
 Tracer::~Tracer() {
-    perf_links_.clear();  // before the programs they run go away
+    // Before the programs they run go away.
+    perf_links_.clear();
+    tracepoint_links_.clear();
 }
 
 // Threads keep what they looked up in pt_targets until this generation moves.

@@ -1,7 +1,8 @@
 // The loaded and attached pagetrace BPF programs. Construction runs the whole
-// lifecycle in order (probe hooks -> open -> configure -> disable what this
-// kernel lacks or the user turned off -> load -> attach); destruction detaches
-// every link and unloads every program, so nothing stays in the kernel.
+// lifecycle in order (probe hooks -> plan what to load from the hook table ->
+// open -> configure -> autoload only the planned programs -> load -> attach);
+// destruction detaches every link and unloads every program, so nothing stays
+// in the kernel.
 #pragma once
 
 #include <sys/types.h>
@@ -12,15 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "bpf/features.h"
+#include "bpf/hooks.h"
 #include "pagetrace/events.h"
 
 struct pagetrace_bpf;
 struct bpf_link;
 
 namespace pagetrace {
-
-inline constexpr uint64_t kAllEvents = ((1ull << (PT_EV_TYPE_MAX + 1)) - 1) & ~1ull;
 
 struct TracerOptions {
     bool follow_children = true;
@@ -50,7 +49,6 @@ public:
     int ring_fd() const;
     // Records that found the ring full, per possible CPU, since load.
     std::vector<uint64_t> drops_per_cpu() const;
-    uint64_t ring_bytes() const { return ring_bytes_; }
 
     // The event types this run emits (the requested ones this kernel can give).
     uint64_t event_mask() const { return event_mask_; }
@@ -63,9 +61,8 @@ public:
     void unindex_frames(std::span<const uint64_t> pfns);
     uint32_t max_frames() const { return max_frames_; }
 
-    const std::vector<HookStatus>& hooks() const { return hooks_; }
-
 private:
+    void attach_tracepoints();
     void attach_fault_completion();
     void targets_changed();
 
@@ -75,10 +72,10 @@ private:
     struct LinkDeleter {
         void operator()(bpf_link* link) const;
     };
-    std::vector<HookStatus> hooks_;
     std::unique_ptr<pagetrace_bpf, SkeletonDeleter> skel_;
+    // Declared after skel_: destroyed before the programs they attach.
+    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> perf_links_;
-    uint64_t ring_bytes_;
     uint64_t event_mask_;
     uint32_t max_frames_;
     int num_cpus_;
@@ -90,5 +87,14 @@ void route_libbpf_logs();
 
 // The online CPUs (from /sys/devices/system/cpu/online).
 std::vector<int> online_cpus();
+
+struct BpfProgramInfo {
+    std::string name;     // "pt_fault_user"
+    std::string section;  // "tp_btf/page_fault_user"
+};
+
+// Every program in pagetrace's BPF object, from opening it without loading:
+// needs no privileges.
+std::vector<BpfProgramInfo> bpf_programs();
 
 }  // namespace pagetrace

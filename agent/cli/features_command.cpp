@@ -16,9 +16,7 @@ int run_features_command(const std::string& btf_path) {
                 "opening them needs privileges)\n";
     }
     std::fputs(text.c_str(), stdout);
-    bool usable = true;
-    for (const auto& h : hooks) usable = usable && (!h.required || h.available);
-    return usable ? 0 : 1;
+    return required_hooks_available(hooks) ? 0 : 1;
 }
 
 }  // namespace pagetrace
