@@ -106,7 +106,7 @@ int run_record_command(const RecordOptions& options) {
     writer_options.on_failure = [main = ::pthread_self()] { ::pthread_kill(main, SIGINT); };
     RecordWriter writer(std::move(chunks), std::move(writer_options));
     // The same summary `trace --timeline` prints, built while recording.
-    TimelineBuilder timeline;
+    TimelineBuilder timeline(HistoryFilter::none(), source.page_geometry());
     TimelineSink timeline_sink(timeline);
 
     Pipeline pipeline(source);

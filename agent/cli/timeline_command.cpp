@@ -28,10 +28,11 @@ int run_timeline_command(const TimelineOptions& options) {
 
     std::optional<uint32_t> only_pid;
     if (options.pids.size() == 1) only_pid = static_cast<uint32_t>(options.pids[0]);
-    TimelineBuilder timeline(options.histories
-                                 ? HistoryFilter::range(only_pid, options.range_start,
-                                                        options.range_end)
-                                 : HistoryFilter::none());
+    const kernel::PageGeometry pages = source.page_geometry();
+    TimelineBuilder timeline(options.histories ? HistoryFilter::range(only_pid, options.range_start,
+                                                                      options.range_end, pages)
+                                               : HistoryFilter::none(),
+                             pages);
     TimelineSink sink(timeline);
     Pipeline pipeline(source);
     pipeline.add(sink);

@@ -26,7 +26,7 @@ int run_trace_command(const TraceOptions& options) {
     Pipeline pipeline(source);
     pipeline.add(printer);
     if (options.timeline) {
-        timeline.emplace();
+        timeline.emplace(HistoryFilter::none(), source.page_geometry());
         timeline_sink.emplace(*timeline);
         pipeline.add(*timeline_sink);
     }

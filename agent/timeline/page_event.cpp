@@ -1,22 +1,37 @@
 #include "timeline/page_event.h"
 
+#include "output/names.h"
+#include "timeline/entry_fields.h"
+
 namespace pagetrace {
 
-const char* page_event_kind_name(PageEventKind kind) {
-    switch (kind) {
-    case PageEventKind::Mapped: return "mapped";
-    case PageEventKind::FirstTouch: return "first_touch";
-    case PageEventKind::Touch: return "touch";
-    case PageEventKind::Pfn: return "pfn";
-    case PageEventKind::Migrated: return "migrated";
-    case PageEventKind::TlbFlush: return "tlb_flush";
-    case PageEventKind::Discarded: return "discarded";
-    case PageEventKind::NotPresent: return "not_present";
-    case PageEventKind::Moved: return "moved";
-    case PageEventKind::Unmapped: return "unmapped";
-    case PageEventKind::Gap: return "gap";
+namespace {
+
+// Every kind's name, from the *Info structs that declare them.
+template <typename... Infos>
+constexpr std::array<const char*, kPageEventKinds> kind_names(const std::variant<Infos...>*) {
+    std::array<const char*, kPageEventKinds> names{};
+    ((names[static_cast<size_t>(Infos::kKind)] = Infos::kName), ...);
+    names[static_cast<size_t>(TouchInfo::kFirstKind)] = TouchInfo::kFirstName;
+    return names;
+}
+
+constexpr std::array<const char*, kPageEventKinds> kKindNames =
+    kind_names(static_cast<const PageEventData*>(nullptr));
+
+constexpr bool every_kind_named() {
+    for (const char* name : kKindNames) {
+        if (name == nullptr) return false;
     }
-    return "unknown";
+    return true;
+}
+static_assert(every_kind_named(), "a PageEventKind has no *Info struct in PageEventData");
+
+}  // namespace
+
+const char* page_event_kind_name(PageEventKind kind) {
+    const auto index = static_cast<size_t>(kind);
+    return index < kKindNames.size() ? kKindNames[index] : "unknown";
 }
 
 const char* map_cause_name(MapCause cause) {
@@ -54,22 +69,111 @@ const char* snapshot_kind_name(SnapshotKind kind) {
     return "unknown";
 }
 
-PageEventKind PageEvent::kind() const {
-    struct Visitor {
-        PageEventKind operator()(const MappedInfo&) const { return PageEventKind::Mapped; }
-        PageEventKind operator()(const TouchInfo& t) const {
-            return t.first ? PageEventKind::FirstTouch : PageEventKind::Touch;
+// ---------------------------------------------------------------- the fields of each kind
+
+// mmap rw- private|anonymous            (text)
+// "cause":"mmap","prot":"rw-","flags":"private|anonymous"
+void MappedInfo::write(EntryFields& out) const {
+    if (cause == MapCause::Snapshot) {
+        out.json("cause", map_cause_name(cause));
+    } else {
+        out.field("cause", map_cause_name(cause));
+    }
+    out.field("prot", prot_string(prot));
+    if (cause == MapCause::Snapshot) out.text("(found in maps)");
+    out.field("flags", mmap_flags_string(flags));
+}
+
+// write user minor 500 ns ip=0x401000, 1.0 us after mapping
+void TouchInfo::write(EntryFields& out) const {
+    if (access != Access::Unknown) out.field("access", access_name(access));
+    out.field("mode", mode == FaultMode::User ? "user" : "kernel");
+    if (outcome == FaultOutcome::Minor || outcome == FaultOutcome::Major) {
+        out.field("outcome", outcome_name(outcome));
+        out.field("latency_ns", latency_ns, "{}", Duration{latency_ns});
+    } else if (outcome == FaultOutcome::Unaccounted) {
+        out.field("outcome", outcome_name(outcome), "{} (not completed)", outcome_name(outcome));
+    }
+    out.field("ip", Hex{ip}, "ip={:#x}", ip);
+    if (since_mapped_ns) {
+        out.json("since_mapped_ns", *since_mapped_ns);
+        out.attach(", {} after mapping", Duration{*since_mapped_ns});
+    }
+}
+
+// 0x11 (was 0x10) [periodic snapshot] UNEXPLAINED: no migration seen
+void PfnInfo::write(EntryFields& out) const {
+    if (pfn) {
+        out.field("pfn", pfn, "{:#x}", *pfn);
+    } else {
+        out.field("pfn", pfn, "present (frame not visible)");
+    }
+    if (old_pfn) out.field("old_pfn", *old_pfn, "(was {:#x})", *old_pfn);
+    out.field("source", snapshot_kind_name(source), "[{} snapshot]", snapshot_kind_name(source));
+    if (unexplained) out.json("unexplained", true);
+    if (before_tracing) out.field("before_tracing", true, "present before tracing");
+    if (no_fault_seen) out.field("no_fault_seen", true, "present with no fault seen");
+    if (unexplained) out.text("UNEXPLAINED: no migration seen");
+}
+
+// 0x1234 -> 0x5678 order=9 compaction async by kcompactd0/45
+void MigratedInfo::write(EntryFields& out) const {
+    out.json("old_pfn", old_pfn);
+    out.field("new_pfn", new_pfn, "{:#x} -> {:#x}", old_pfn, new_pfn);
+    out.json("order", order);
+    if (order) out.text("order={}", order);
+    out.field("reason", migrate_reason_name(reason));
+    out.field("mode", migrate_mode_name(mode));
+    out.json("by_pid", by_pid);
+    out.field("by_comm", by_comm, "by {}/{}", TaskName{by_comm}, by_pid);
+    if (unexplained) {
+        out.json("unexplained", true);
+        if (expected_old_pfn) {
+            out.field("expected_old_pfn", *expected_old_pfn, "UNEXPLAINED: last seen in {:#x}",
+                      *expected_old_pfn);
+        } else {
+            out.text("UNEXPLAINED: last seen in ?");
         }
-        PageEventKind operator()(const PfnInfo&) const { return PageEventKind::Pfn; }
-        PageEventKind operator()(const MigratedInfo&) const { return PageEventKind::Migrated; }
-        PageEventKind operator()(const TlbFlushInfo&) const { return PageEventKind::TlbFlush; }
-        PageEventKind operator()(const DiscardedInfo&) const { return PageEventKind::Discarded; }
-        PageEventKind operator()(const NotPresentInfo&) const { return PageEventKind::NotPresent; }
-        PageEventKind operator()(const MovedInfo&) const { return PageEventKind::Moved; }
-        PageEventKind operator()(const UnmappedInfo&) const { return PageEventKind::Unmapped; }
-        PageEventKind operator()(const GapInfo&) const { return PageEventKind::Gap; }
-    };
-    return std::visit(Visitor{}, data);
+    }
+}
+
+// remote_shootdown 1 pages 0x7f0000000000-0x7f0000001000
+void TlbFlushInfo::write(EntryFields& out) const {
+    out.field("reason", tlb_reason_name(reason));
+    if (pages == PT_TLB_FLUSH_ALL) {
+        out.field("pages", "all");
+    } else {
+        out.field("pages", pages, "{} pages", pages);
+    }
+    out.json("start", Hex{start});
+    out.field("end", Hex{end}, "{:#x}-{:#x}", start, end);
+}
+
+// madvise dontneed
+void DiscardedInfo::write(EntryFields& out) const {
+    const std::string name = madvise_advice_name(advice);
+    out.field("advice", name, "madvise {}", name);
+}
+
+// swapped out [final snapshot]
+void NotPresentInfo::write(EntryFields& out) const {
+    out.field("swapped", swapped, "{}", swapped ? "swapped out" : "gone (reclaimed?)");
+    out.field("source", snapshot_kind_name(source), "[{} snapshot]", snapshot_kind_name(source));
+}
+
+// 0x7f0000000000 -> 0x7f0000100000
+void MovedInfo::write(EntryFields& out) const {
+    out.json("from", Hex{from});
+    out.field("to", Hex{to}, "{:#x} -> {:#x}", from, to);
+}
+
+// munmap
+void UnmappedInfo::write(EntryFields& out) const { out.field("cause", unmap_cause_name(cause)); }
+
+// 12 events lost on cpu 3: this history may be incomplete
+void GapInfo::write(EntryFields& out) const {
+    out.json("lost", lost);
+    out.field("cpu", cpu, "{} events lost on cpu {}: this history may be incomplete", lost, cpu);
 }
 
 }  // namespace pagetrace

@@ -1,8 +1,9 @@
-// The compact per-page state of one process: 16 bytes for every page the
-// timeline knows about (touched, seen present by a snapshot, or migrated),
+// The compact per-page state of one process: a 16-byte record for every page
+// the timeline knows about (touched, seen present by a snapshot, or migrated),
 // kept in chunks of 64 consecutive pages so that dense regions cost little more
-// than the records themselves and ranges (munmap, mremap, madvise) are walked in
-// address order. Pages leave the table when they are unmapped: its size follows
+// than the records themselves (17.5 bytes of heap per page, measured by
+// tests/unit/timeline_scale_test.cpp) and ranges (munmap, mremap, madvise) are
+// walked in address order. Pages leave the table when they are unmapped: its size follows
 // the process's known pages, not the length of the recording.
 #pragma once
 
@@ -50,7 +51,7 @@ public:
     PageTable(const PageTable&) = delete;
     PageTable& operator=(const PageTable&) = delete;
 
-    // The record of virtual page number vpn (address >> 12), if any.
+    // The record of virtual page number vpn (address >> page shift), if any.
     PageRecord* find(uint64_t vpn);
     const PageRecord* find(uint64_t vpn) const { return const_cast<PageTable*>(this)->find(vpn); }
 
@@ -79,7 +80,8 @@ private:
     static constexpr unsigned kChunkShift = 6;
     static constexpr uint64_t kChunkPages = uint64_t{1} << kChunkShift;
     // A node of std::map (its tree links and colour) plus the malloc header,
-    // as libstdc++ and glibc lay them out on x86-64.
+    // as libstdc++ and glibc lay them out on x86-64: the estimate of
+    // memory_bytes() (TimelineStats, the -v line), which rounds up a little.
     static constexpr uint64_t kNodeOverhead = 32 + 16;
     static constexpr uint64_t kAllocOverhead = 16;
 

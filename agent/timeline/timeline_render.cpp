@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "output/names.h"
+#include "timeline/entry_fields.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -25,7 +26,6 @@ std::pair<uint32_t, std::string> exit_code(uint32_t status) {
     if (sig == 0) return {(status >> 8) & 0xff, ""};
     return {128 + sig, signal_name(static_cast<int>(sig))};
 }
-
 
 void json_u64(std::string& out, const char* key, uint64_t value) {
     fmt::format_to(std::back_inserter(out), R"(,"{}":{})", key, value);
@@ -110,161 +110,14 @@ std::string sparkline(const std::vector<MappedPoint>& points, uint64_t end_ns, u
     return out;
 }
 
-void append_event_json(std::string& out, const PageEvent& e) {
-    auto it = std::back_inserter(out);
-    fmt::format_to(it, R"({{"ts_ns":{},"what":"{}")", e.ts_ns, page_event_kind_name(e.kind()));
-    struct Fields {
-        std::string& out;
-        void operator()(const MappedInfo& d) const {
-            fmt::format_to(std::back_inserter(out), R"(,"cause":"{}","prot":"{}","flags":"{}")",
-                           map_cause_name(d.cause), prot_string(d.prot),
-                           mmap_flags_string(d.flags));
-        }
-        void operator()(const TouchInfo& d) const {
-            auto it = std::back_inserter(out);
-            if (d.access != Access::Unknown) fmt::format_to(it, R"(,"access":"{}")", access_name(d.access));
-            fmt::format_to(it, R"(,"mode":"{}")", d.mode == FaultMode::User ? "user" : "kernel");
-            if (d.outcome != FaultOutcome::Unknown) {
-                fmt::format_to(it, R"(,"outcome":"{}")", outcome_name(d.outcome));
-            }
-            if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
-                json_u64(out, "latency_ns", d.latency_ns);
-            }
-            json_hex(out, "ip", d.ip);
-            if (d.since_mapped_ns) json_u64(out, "since_mapped_ns", *d.since_mapped_ns);
-        }
-        void operator()(const PfnInfo& d) const {
-            json_optional(out, "pfn", d.pfn);
-            if (d.old_pfn) json_u64(out, "old_pfn", *d.old_pfn);
-            fmt::format_to(std::back_inserter(out), R"(,"source":"{}")", snapshot_kind_name(d.source));
-            if (d.unexplained) out += R"(,"unexplained":true)";
-            if (d.before_tracing) out += R"(,"before_tracing":true)";
-            if (d.no_fault_seen) out += R"(,"no_fault_seen":true)";
-        }
-        void operator()(const MigratedInfo& d) const {
-            json_u64(out, "old_pfn", d.old_pfn);
-            json_u64(out, "new_pfn", d.new_pfn);
-            json_u64(out, "order", d.order);
-            fmt::format_to(std::back_inserter(out), R"(,"reason":"{}","mode":"{}")",
-                           migrate_reason_name(d.reason), migrate_mode_name(d.mode));
-            json_u64(out, "by_pid", d.by_pid);
-            out += R"(,"by_comm":)";
-            append_json_string(out, d.by_comm);
-            if (d.unexplained) {
-                out += R"(,"unexplained":true)";
-                if (d.expected_old_pfn) json_u64(out, "expected_old_pfn", *d.expected_old_pfn);
-            }
-        }
-        void operator()(const TlbFlushInfo& d) const {
-            fmt::format_to(std::back_inserter(out), R"(,"reason":"{}")", tlb_reason_name(d.reason));
-            if (d.pages == PT_TLB_FLUSH_ALL) {
-                out += R"(,"pages":"all")";
-            } else {
-                json_u64(out, "pages", d.pages);
-            }
-            json_hex(out, "start", d.start);
-            json_hex(out, "end", d.end);
-        }
-        void operator()(const DiscardedInfo& d) const {
-            out += R"(,"advice":)";
-            append_json_string(out, madvise_advice_name(d.advice));
-        }
-        void operator()(const NotPresentInfo& d) const {
-            fmt::format_to(std::back_inserter(out), R"(,"swapped":{},"source":"{}")",
-                           d.swapped ? "true" : "false", snapshot_kind_name(d.source));
-        }
-        void operator()(const MovedInfo& d) const {
-            json_hex(out, "from", d.from);
-            json_hex(out, "to", d.to);
-        }
-        void operator()(const UnmappedInfo& d) const {
-            fmt::format_to(std::back_inserter(out), R"(,"cause":"{}")", unmap_cause_name(d.cause));
-        }
-        void operator()(const GapInfo& d) const {
-            json_u64(out, "lost", d.lost);
-            json_u64(out, "cpu", d.cpu);
-        }
-    };
-    std::visit(Fields{out}, e.data);
-    out += '}';
-}
-
-std::string event_text(const PageEvent& e) {
-    struct Details {
-        std::string operator()(const MappedInfo& d) const {
-            if (d.cause == MapCause::Snapshot) {
-                return fmt::format("{} (found in maps) {}", prot_string(d.prot), mmap_flags_string(d.flags));
-            }
-            return fmt::format("{} {} {}", map_cause_name(d.cause), prot_string(d.prot),
-                               mmap_flags_string(d.flags));
-        }
-        std::string operator()(const TouchInfo& d) const {
-            std::string out;
-            if (d.access != Access::Unknown) out += fmt::format("{} ", access_name(d.access));
-            out += d.mode == FaultMode::User ? "user" : "kernel";
-            if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
-                out += fmt::format(" {} {}", outcome_name(d.outcome), timeline_duration_text(d.latency_ns));
-            } else if (d.outcome == FaultOutcome::Unaccounted) {
-                out += " unaccounted (not completed)";
-            }
-            out += fmt::format(" ip={}", hex(d.ip));
-            if (d.since_mapped_ns) {
-                out += fmt::format(", {} after mapping", timeline_duration_text(*d.since_mapped_ns));
-            }
-            return out;
-        }
-        std::string operator()(const PfnInfo& d) const {
-            std::string out = d.pfn ? fmt::format("{:#x}", *d.pfn) : std::string("present (frame not visible)");
-            if (d.old_pfn) out += fmt::format(" (was {:#x})", *d.old_pfn);
-            out += fmt::format(" [{} snapshot]", snapshot_kind_name(d.source));
-            if (d.before_tracing) out += " present before tracing";
-            if (d.no_fault_seen) out += " present with no fault seen";
-            if (d.unexplained) out += " UNEXPLAINED: no migration seen";
-            return out;
-        }
-        std::string operator()(const MigratedInfo& d) const {
-            std::string out = fmt::format("{:#x} -> {:#x}{} {} {} by {}/{}", d.old_pfn, d.new_pfn,
-                                          d.order ? fmt::format(" order={}", d.order) : "",
-                                          migrate_reason_name(d.reason), migrate_mode_name(d.mode),
-                                          d.by_comm.empty() ? "-" : printable(d.by_comm), d.by_pid);
-            if (d.unexplained) {
-                out += " UNEXPLAINED: last seen in ";
-                out += d.expected_old_pfn ? fmt::format("{:#x}", *d.expected_old_pfn) : "?";
-            }
-            return out;
-        }
-        std::string operator()(const TlbFlushInfo& d) const {
-            return fmt::format("{} {} {}-{}", tlb_reason_name(d.reason),
-                               d.pages == PT_TLB_FLUSH_ALL ? std::string("all")
-                                                           : fmt::format("{} pages", d.pages),
-                               hex(d.start), hex(d.end));
-        }
-        std::string operator()(const DiscardedInfo& d) const {
-            return fmt::format("madvise {}", madvise_advice_name(d.advice));
-        }
-        std::string operator()(const NotPresentInfo& d) const {
-            return fmt::format("{} [{} snapshot]", d.swapped ? "swapped out" : "gone (reclaimed?)",
-                               snapshot_kind_name(d.source));
-        }
-        std::string operator()(const MovedInfo& d) const {
-            return fmt::format("{} -> {}", hex(d.from), hex(d.to));
-        }
-        std::string operator()(const UnmappedInfo& d) const { return unmap_cause_name(d.cause); }
-        std::string operator()(const GapInfo& d) const {
-            return fmt::format("{} events lost on cpu {}: this history may be incomplete", d.lost, d.cpu);
-        }
-    };
-    return std::visit(Details{}, e.data);
+// One history entry: a JSON object, or the rest of a text line after its
+// time and name. Its fields are the entry's own to say (page_event.h).
+void append_entry_fields(std::string& out, const PageEvent& e, OutputFormat format) {
+    EntryFields fields(out, format);
+    std::visit([&](const auto& info) { info.write(fields); }, e.data);
 }
 
 }  // namespace
-
-std::string timeline_duration_text(uint64_t ns) {
-    if (ns < 1000) return fmt::format("{} ns", ns);
-    if (ns < 999'950) return fmt::format("{:.1f} us", static_cast<double>(ns) / 1e3);
-    if (ns < 999'995'000) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-    return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
-}
 
 void append_summary_json(std::string& out, const ProcessSummary& s) {
     auto it = std::back_inserter(out);
@@ -395,8 +248,10 @@ void append_history_json(std::string& out, const PageHistory& h) {
     json_optional(out, "pfn", h.pfn);
     out += R"(,"events":[)";
     for (size_t i = 0; i < h.events.size(); ++i) {
-        if (i) out += ',';
-        append_event_json(out, h.events[i]);
+        const PageEvent& e = h.events[i];
+        fmt::format_to(it, R"({}{{"ts_ns":{},"what":"{}")", i ? "," : "", e.ts_ns, e.name());
+        append_entry_fields(out, e, OutputFormat::Json);
+        out += '}';
     }
     out += "]}\n";
 }
@@ -406,8 +261,9 @@ void append_history_text(std::string& out, const PageHistory& h, uint64_t base_n
     fmt::format_to(it, "page {} of process {} {}  frame {}\n", hex(h.addr), h.pid,
                    h.comm.empty() ? "-" : printable(h.comm), h.pfn ? fmt::format("{:#x}", *h.pfn) : "unknown");
     for (const PageEvent& e : h.events) {
-        fmt::format_to(it, "  {:>12}  {:<11}  {}\n", seconds_text(e.ts_ns, base_ns),
-                       page_event_kind_name(e.kind()), event_text(e));
+        fmt::format_to(it, "  {:>12}  {:<11}  ", seconds_text(e.ts_ns, base_ns), e.name());
+        append_entry_fields(out, e, OutputFormat::Text);
+        out += '\n';
     }
 }
 

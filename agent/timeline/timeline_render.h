@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "output/formatter.h"
+#include "timeline/entry_fields.h"  // timeline_duration_text()
 #include "timeline/timeline_builder.h"
 
 namespace pagetrace {
@@ -27,8 +28,5 @@ void append_history_text(std::string& out, const PageHistory& history, uint64_t 
 
 // "timeline: 3 processes, 16384 pages tracked at peak, 17.2 bytes/page, ..."
 std::string format_timeline_stats(const TimelineStats& stats);
-
-// "850 ns", "12.3 us", "4.56 ms", "1.23 s"
-std::string timeline_duration_text(uint64_t ns);
 
 }  // namespace pagetrace

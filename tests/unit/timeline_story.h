@@ -34,7 +34,8 @@ inline constexpr int32_t kMadvFree = 8;
 
 class Story {
 public:
-    explicit Story(HistoryFilter filter = HistoryFilter::none()) : timeline(filter) {}
+    explicit Story(HistoryFilter filter = HistoryFilter::none(), kernel::PageGeometry geometry = {})
+        : timeline(filter, geometry) {}
 
     TimelineBuilder timeline;
     uint64_t now = 1'000'000'000;  // ns

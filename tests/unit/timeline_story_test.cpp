@@ -632,3 +632,24 @@ TEST(TimelineStory, MmapReadBySnapshotBeforeItsEventIsNoConflict) {
     EXPECT_EQ(s.summary().mapped_bytes_final, 2 * kPage);
     EXPECT_EQ(s.whats(kA), "mapped pfn unmapped mapped first_touch");
 }
+
+TEST(TimelineStory, PagesAreOfTheGeometryTheBuilderIsGiven) {
+    // A recording of a machine with 16 KiB pages: four of our 4 KiB steps are one page.
+    const kernel::PageGeometry pages16k = kernel::PageGeometry::of_size(16384);
+    Story s(HistoryFilter::page(100, kA + 5000, pages16k), pages16k);
+    EXPECT_EQ(s.timeline.filter().start, kA);
+    EXPECT_EQ(s.timeline.filter().end, kA + 16384);
+    s.mmap(kA, 2 * 16384);
+    s.fault(kA + kPage);
+    s.fault(kA + 3 * kPage);  // the same page again
+    s.madvise(kA + 2 * kPage, kPage);
+    EXPECT_TRUE(s.timeline.page_state(100, kA + 3 * kPage)->discarded);
+    EXPECT_EQ(s.timeline.page_state(100, kA + 3 * kPage)->addr, kA);
+    s.munmap(kA, 16384);
+    EXPECT_EQ(s.whats(kA), "mapped first_touch touch discarded unmapped");
+    const ProcessSummary sum = s.summary();
+    EXPECT_EQ(sum.pages_touched, 1u);
+    EXPECT_EQ(sum.discarded_pages, 1u);
+    EXPECT_EQ(sum.mapped_bytes_final, 16384u);
+    EXPECT_EQ(sum.untouched_bytes, 16384u);  // the second page, never touched
+}

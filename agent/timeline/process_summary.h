@@ -1,0 +1,90 @@
+// The summary of one process instance: who it was and what the memory manager
+// did to it, over the whole stream (or up to now, live). The timeline keeps one
+// per instance and its handlers update it as events arrive;
+// TimelineBuilder::summaries() returns it as it is, with the few values that
+// are derived from the state (the mapped-bytes series, the mmap-to-touch
+// percentiles, untouched bytes, gaps) filled in once at the end.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pagetrace {
+
+struct MappedPoint {
+    uint64_t ts_ns = 0;
+    uint64_t bytes = 0;  // mapped bytes from ts_ns on
+};
+
+struct LatencySummary {
+    uint64_t count = 0;
+    uint64_t p50 = 0;
+    uint64_t p90 = 0;
+    uint64_t p99 = 0;
+    uint64_t max = 0;
+};
+
+struct FaultCounts {
+    uint64_t total = 0;
+    uint64_t minor = 0;
+    uint64_t major = 0;
+    uint64_t unaccounted = 0;
+    uint64_t unknown = 0;
+};
+
+struct ProcessSummary {
+    uint32_t pid = 0;
+    std::optional<uint64_t> start_ns;  // known from its fork or exit event
+    std::optional<uint32_t> parent_pid;
+    std::string comm;
+    std::string exec_filename;  // the last execve seen ("" if none)
+    uint64_t first_ts_ns = 0;   // first event or snapshot
+    uint64_t last_ts_ns = 0;
+    std::optional<uint64_t> exit_ts_ns;
+    std::optional<uint32_t> exit_status;  // wait(2)-style
+    // It ended without an exit event: a new process with its pid appeared.
+    bool pid_reused = false;
+
+    // Mapped bytes each time the total changed, downsampled to at most
+    // kMaxMappedPoints points (the first and the latest change always kept).
+    std::vector<MappedPoint> mapped_bytes;  // derived
+    uint64_t mapped_bytes_peak = 0;
+    uint64_t mapped_bytes_final = 0;  // derived
+
+    uint64_t pages_touched = 0;  // first touches (a page touched in two mappings counts twice)
+    uint64_t resident_pages_peak = 0;
+    uint64_t resident_pages_final = 0;  // resident now
+    FaultCounts faults;
+    // mmap (or mremap/brk growth) to first fault; derived from a histogram
+    LatencySummary first_touch_after_mmap_ns;
+    // Pages of mappings created by mmap/mremap/brk while traced that were
+    // never touched before they were unmapped (or by now), in bytes; derived.
+    uint64_t untouched_bytes = 0;
+    uint64_t discarded_pages = 0;
+
+    uint64_t migrations = 0;      // migrate events
+    uint64_t migrated_pages = 0;  // pages they moved (a 2 MiB THP is 512)
+    std::map<uint32_t, uint64_t> migrations_by_reason;  // PT_MR_* -> events
+    uint64_t migrate_batches = 0;
+    uint64_t migrate_batch_failed = 0;  // pages the batches failed to move
+    uint64_t tlb_flushes = 0;
+    std::map<uint32_t, uint64_t> tlb_flushes_by_reason;  // PT_TLB_* -> events
+
+    uint64_t gaps = 0;         // lost-event reports during its lifetime; derived
+    uint64_t lost_events = 0;  // events those reports counted (all processes'); derived
+
+    // Conflicts between snapshots and events, resolved and counted here.
+    uint64_t present_before_tracing = 0;  // pages the attach snapshot found
+    uint64_t present_without_fault = 0;   // pages a later snapshot found with no fault seen
+    uint64_t unexplained_frame_changes = 0;  // frame changed with no migration seen
+    uint64_t not_present = 0;             // believed resident, a full snapshot disagreed
+    uint64_t mapping_conflicts = 0;       // ranges the maps and the events disagree on
+
+    static constexpr size_t kMaxMappedPoints = 200;
+};
+
+}  // namespace pagetrace

@@ -1,0 +1,69 @@
+// The handlers of process lifecycles: fork (a new instance with a copy of the
+// parent's address space), exec (the address space goes, the instance stays)
+// and exit (the instance ends). Which instance each one means is the
+// ProcessRegistry's to say.
+#include "timeline/timeline_builder.h"
+
+namespace pagetrace {
+
+namespace {
+
+std::optional<uint64_t> start_time(uint64_t start_ns) {
+    return start_ns ? std::optional<uint64_t>(start_ns) : std::nullopt;
+}
+
+}  // namespace
+
+void TimelineBuilder::end_process(TracedProcess& proc, uint64_t ts, bool pid_reused) {
+    unmap_range(proc, 0, geometry_.address_end(), ts, UnmapCause::Exit);
+    proc.note_mapped(ts);
+    proc.space.clear();
+    processes_.end(proc, ts, pid_reused);
+}
+
+void TimelineBuilder::on(const Event& event, const ForkData& d) {
+    TracedProcess& parent = processes_.of(event);
+    const uint64_t ts = event.ts_ns;
+    const std::optional<uint64_t> start = start_time(d.child_start_ns);
+    TracedProcess* child = processes_.forked_child(d.child_pid, start);
+    if (!child) {
+        // A running instance of that pid is another process: its exit was lost.
+        if (TracedProcess* stale = processes_.live(d.child_pid)) end_process(*stale, ts, true);
+        child = &processes_.start(d.child_pid, ts, start);
+    }
+    child->summary.parent_pid = parent.pid();
+    if (child->summary.comm.empty()) child->summary.comm = parent.summary.comm;
+    // The child starts with a copy of the parent's address space.
+    for (const MappingPiece& piece : child->space.inherit(parent.space, ts)) {
+        record_mapped(*child, piece, ts);
+    }
+    child->note_mapped(ts);
+}
+
+void TimelineBuilder::on(const Event& event, const ExecData& d) {
+    TracedProcess& proc = processes_.of(event);
+    unmap_range(proc, 0, geometry_.address_end(), event.ts_ns, UnmapCause::Exec);
+    proc.space.heap.known = false;
+    proc.summary.exec_filename = d.filename;
+    proc.note_mapped(event.ts_ns);
+}
+
+void TimelineBuilder::on(const Event& event, const ExitData& d) {
+    const std::optional<uint64_t> start = start_time(d.start_ns);
+    TracedProcess* proc = processes_.exiting(event.pid, start);
+    if (!proc) {
+        // A running instance of that pid started at another time: its exit was lost.
+        if (TracedProcess* stale = processes_.live(event.pid)) {
+            end_process(*stale, event.ts_ns, true);
+        }
+        proc = &processes_.start(event.pid, event.ts_ns, start);
+    }
+    ProcessRegistry::note(*proc, event);
+    ProcessSummary& s = proc->summary;
+    if (!s.start_ns) s.start_ns = start;
+    s.exit_ts_ns = event.ts_ns;
+    s.exit_status = d.status;
+    end_process(*proc, event.ts_ns, false);
+}
+
+}  // namespace pagetrace

@@ -1,0 +1,170 @@
+// Pagemap snapshots: what they say about the pages (present, with which
+// frame, or gone) and, when complete, about the mappings, against what the
+// events said. Conflicts are recorded and counted, not hidden.
+#include "timeline/timeline_builder.h"
+
+#include <algorithm>
+
+namespace pagetrace {
+
+namespace {
+
+uint32_t prot_from_perms(const std::string& perms) {
+    uint32_t prot = 0;
+    if (perms.size() > 0 && perms[0] == 'r') prot |= kernel::kProtRead;
+    if (perms.size() > 1 && perms[1] == 'w') prot |= kernel::kProtWrite;
+    if (perms.size() > 2 && perms[2] == 'x') prot |= kernel::kProtExec;
+    return prot;
+}
+
+uint32_t flags_from_mapping(const Mapping& m) {
+    const bool shared = m.perms.size() > 3 && m.perms[3] == 's';
+    uint32_t flags = shared ? kernel::kMapShared : kernel::kMapPrivate;
+    if (m.path.empty()) flags |= kernel::kMapAnonymous;
+    return flags;
+}
+
+}  // namespace
+
+void TimelineBuilder::add_snapshot(const PagemapSnapshot& snap) {
+    ++snapshots_;
+    TracedProcess* proc = processes_.live(snap.pid);
+    if (!proc) {
+        if (snap.pages.empty() && snap.mappings.empty()) return;
+        proc = &processes_.start(snap.pid, snap.ts_ns, std::nullopt);
+    }
+    proc->summary.last_ts_ns = std::max(proc->summary.last_ts_ns, snap.ts_ns);
+    const bool full = snap.kind != SnapshotKind::Targeted;
+    const bool complete = full && !snap.partial && !snap.mappings.empty();
+    if (complete) reconcile_mappings(*proc, snap);
+
+    PageTable& pages = proc->space.pages();
+    for (const SnapshotPage& page : snap.pages) {
+        const uint64_t vpn = geometry_.vpn(page.vaddr);
+        if (page.entry.present()) {
+            const uint64_t pfn = page.entry.pfn();
+            observe_present(*proc, snap, vpn, pfn, snap.pfns_visible && pfn != 0);
+        } else if (page.entry.swapped() && !page.entry.special_swap_entry()) {
+            PageRecord* rec = pages.find(vpn);
+            if (rec && rec->has(PageRecord::kResident)) {
+                observe_gone(*proc, snap.ts_ns, vpn, *rec, true, snap.kind);
+            }
+        }
+        // A special swap entry is a page under migration: its migrate event tells.
+    }
+
+    if (complete) {  // pages we believed resident that the snapshot does not have
+        size_t j = 0;
+        const auto& seen = snap.pages;
+        const uint64_t end = geometry_.vpn(geometry_.address_end());
+        pages.for_each(0, end, [&](uint64_t vpn, PageRecord& rec) {
+            if (!rec.has(PageRecord::kResident)) return;
+            while (j < seen.size() && geometry_.vpn(seen[j].vaddr) < vpn) ++j;
+            if (j < seen.size() && geometry_.vpn(seen[j].vaddr) == vpn) return;
+            observe_gone(*proc, snap.ts_ns, vpn, rec, false, snap.kind);
+        });
+    }
+    proc->note_mapped(snap.ts_ns);
+    note_peaks();
+}
+
+void TimelineBuilder::reconcile_mappings(TracedProcess& proc, const PagemapSnapshot& snap) {
+    std::vector<std::pair<uint64_t, uint64_t>> cover;
+    for (const Mapping& m : snap.mappings) {
+        if (m.end > m.start) cover.emplace_back(geometry_.down(m.start), geometry_.up(m.end));
+    }
+    std::sort(cover.begin(), cover.end());
+    std::vector<std::pair<uint64_t, uint64_t>> merged;
+    for (const auto& c : cover) {
+        if (!merged.empty() && c.first <= merged.back().second) {
+            merged.back().second = std::max(merged.back().second, c.second);
+        } else {
+            merged.push_back(c);
+        }
+    }
+    // Our mappings the snapshot does not have: an unmap we did not see.
+    std::vector<std::pair<uint64_t, uint64_t>> stale;
+    for (const auto& [begin, piece] : proc.space.mappings().pieces()) {
+        uint64_t cursor = piece.start;
+        auto c = std::upper_bound(merged.begin(), merged.end(), piece.start,
+                                  [](uint64_t addr, const auto& iv) { return addr < iv.second; });
+        for (; c != merged.end() && c->first < piece.end; ++c) {
+            if (c->first > cursor) stale.emplace_back(cursor, c->first);
+            cursor = std::max(cursor, c->second);
+        }
+        if (cursor < piece.end) stale.emplace_back(cursor, piece.end);
+    }
+    for (const auto& [lo, hi] : stale) {
+        ++proc.summary.mapping_conflicts;
+        unmap_range(proc, lo, hi, snap.ts_ns, UnmapCause::Snapshot);
+    }
+    // Mappings we did not know: made before tracing, or by the kernel (stack growth).
+    for (const Mapping& m : snap.mappings) {
+        if (m.end <= m.start) continue;
+        const uint64_t start = geometry_.down(m.start);
+        const uint64_t end = geometry_.up(m.end);
+        for (const auto& [lo, hi] : proc.space.mappings().holes(start, end)) {
+            MappingPiece piece;
+            piece.start = lo;
+            piece.end = hi;
+            piece.mapped_ns = snap.ts_ns;
+            piece.prot = prot_from_perms(m.perms);
+            piece.flags = flags_from_mapping(m);
+            piece.cause = MapCause::Snapshot;
+            map_range(proc, piece, snap.ts_ns);
+        }
+        if (m.path == "[heap]" && !proc.space.heap.known) proc.space.heap = {true, start, end};
+    }
+}
+
+void TimelineBuilder::observe_present(TracedProcess& proc, const PagemapSnapshot& snap,
+                                      uint64_t vpn, uint64_t pfn, bool pfn_known) {
+    PageRecord& rec = proc.space.pages().get(vpn);
+    ProcessSummary& s = proc.summary;
+    PfnInfo info;
+    info.source = snap.kind;
+    if (pfn_known) info.pfn = pfn;
+    bool note = false;
+    if (!rec.has(PageRecord::kResident)) {
+        if (snap.kind == SnapshotKind::Attach && !rec.has(PageRecord::kTouched) &&
+            !rec.has(PageRecord::kSeenPresent)) {
+            info.before_tracing = true;
+            ++s.present_before_tracing;
+        } else {
+            info.no_fault_seen = true;
+            ++s.present_without_fault;
+        }
+        proc.set_resident(rec);
+        rec.clear(PageRecord::kDiscarded);
+        note = true;
+    }
+    if (!rec.has(PageRecord::kSeenPresent) && !rec.has(PageRecord::kTouched)) {
+        rec.first_touch_ns = snap.ts_ns;  // until a fault: when a snapshot first saw it
+    }
+    rec.set(PageRecord::kSeenPresent);
+    if (pfn_known) {
+        if (!rec.has(PageRecord::kPfnKnown)) {
+            note = true;
+        } else if (rec.pfn() != pfn) {
+            info.old_pfn = rec.pfn();
+            if (!rec.has(PageRecord::kPfnStale)) {
+                info.unexplained = true;
+                ++s.unexplained_frame_changes;
+            }
+            note = true;
+        }
+        rec.set_pfn(pfn);
+        rec.clear(PageRecord::kPfnStale);
+    }
+    if (note) histories_.record(proc, vpn, snap.ts_ns, std::move(info));
+}
+
+void TimelineBuilder::observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,
+                                   bool swapped, SnapshotKind source) {
+    proc.clear_resident(rec);
+    rec.set(PageRecord::kPfnStale);
+    ++proc.summary.not_present;
+    histories_.record(proc, vpn, ts, NotPresentInfo{swapped, source});
+}
+
+}  // namespace pagetrace
