@@ -1,6 +1,8 @@
 // Synthetic event streams for timeline tests, written like stories (after
 // falco's add_event_advance_ts): each call adds one event for the current
-// process at the current time, then moves the clock on by `step`.
+// process at the current time, then moves the clock on by `step`. Every event
+// goes the way of a real one: encoded as a raw record of the event ABI, through
+// a MemorySource and the pipeline (one decode), into the timeline's sink.
 //
 //   Story s(HistoryFilter::page(100, kA));
 //   s.mmap(kA, 4 * kPage);
@@ -8,6 +10,8 @@
 //   s.munmap(kA, 4 * kPage);
 //   EXPECT_EQ(s.whats(kA), "mapped first_touch unmapped");
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <optional>
@@ -17,8 +21,11 @@
 
 #include "decode/event.h"
 #include "pagetrace/events.h"
+#include "pipeline/memory_source.h"
+#include "pipeline/pipeline.h"
 #include "proc/snapshot.h"
 #include "timeline/timeline_builder.h"
+#include "timeline/timeline_sink.h"
 
 namespace pagetrace::story {
 
@@ -35,7 +42,9 @@ inline constexpr int32_t kMadvFree = 8;
 class Story {
 public:
     explicit Story(HistoryFilter filter = HistoryFilter::none(), kernel::PageGeometry geometry = {})
-        : timeline(filter, geometry) {}
+        : timeline(filter, geometry), source_(0, geometry), pipeline_(source_) {
+        pipeline_.add(sink_);
+    }
 
     TimelineBuilder timeline;
     uint64_t now = 1'000'000'000;  // ns
@@ -112,7 +121,7 @@ public:
         e.ts_ns = now;
         e.cpu = cpu;
         e.data = LostData{count};
-        timeline.add(e);
+        feed(e);
         now += step;
     }
 
@@ -139,7 +148,8 @@ public:
             page.entry.raw = (uint64_t{1} << 63) | pfn;
             snap.pages.push_back(page);
         }
-        timeline.add_snapshot(snap);
+        source_.add_snapshot(std::move(snap));
+        pipeline_.step();
         now += step;
     }
 
@@ -182,9 +192,19 @@ private:
         e.tid = tid.value_or(pid);
         e.comm = comm;
         e.data = std::move(data);
-        timeline.add(e);
+        feed(e);
         now += step;
     }
+    // Through encoding, the memory source, the decoder and the sink.
+    void feed(const Event& e) {
+        source_.add_event(e);
+        pipeline_.step();
+        EXPECT_EQ(pipeline_.stats().undecodable_records(), 0u) << "a story event did not decode";
+    }
+
+    MemorySource source_;
+    TimelineSink sink_{timeline};
+    Pipeline pipeline_;
 };
 
 }  // namespace pagetrace::story
