@@ -4,6 +4,7 @@
 // back exactly what was encoded.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -417,12 +418,8 @@ TEST(EventRecords, WalksRecordsOfEveryTypeAndSize) {
     Bytes payload;
     std::vector<Bytes> recs;
     for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) recs.push_back(make_record(t, t, 100));
-    Bytes unknown(48);  // a type this build does not know passes through
-    pt_event_header hdr{};
-    hdr.type = 999;
-    hdr.size = 48;
-    std::memcpy(unknown.data(), &hdr, sizeof(hdr));
-    recs.push_back(unknown);
+    // A type this build does not know passes through.
+    recs.push_back(pagetrace::test::unknown_type_record(999, 48));
     for (const auto& r : recs) payload.insert(payload.end(), r.begin(), r.end());
 
     EventRecords walk(payload);
