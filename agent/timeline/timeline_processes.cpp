@@ -63,6 +63,8 @@ void TimelineBuilder::on(const Event& event, const ExitData& d) {
     if (!s.start_ns) s.start_ns = start;
     s.exit_ts_ns = event.ts_ns;
     s.exit_status = d.status;
+    s.faults.kernel_minor = d.min_flt;
+    s.faults.kernel_major = d.maj_flt;
     end_process(*proc, event.ts_ns, false);
 }
 

@@ -351,7 +351,7 @@ TEST(Decoder, ExecFilenameWithoutTerminatorIsBounded) {
 }
 
 TEST(Decoder, Exit) {
-    auto rec = abi_record<pt_exit_event>(sample(ExitData{42 << 8, 5'000'000'123ull}));
+    auto rec = abi_record<pt_exit_event>(sample(ExitData{42 << 8, 5'000'000'123ull, 3456, 12}));
     rec.reserved = 0xffffffff;  // ignored
     const Event e = decode_ok(bytes_of(rec));
     EXPECT_EQ(e.type, EventType::Exit);
@@ -359,6 +359,36 @@ TEST(Decoder, Exit) {
     const auto& d = std::get<ExitData>(e.data);
     EXPECT_EQ(d.status, 42u << 8);
     EXPECT_EQ(d.start_ns, 5'000'000'123ull);
+    EXPECT_EQ(d.min_flt, 3456u);
+    EXPECT_EQ(d.maj_flt, 12u);
+}
+TEST(Decoder, ExitOfAbi2HasNoFaultCounters) {
+    // Recordings of event ABI 2 end their exit records after start_ns.
+    auto rec = abi_record<pt_exit_event>(sample(ExitData{42 << 8, 77, 1, 1}));
+    rec.hdr.size = PT_EXIT_EVENT_V2_SIZE;
+    const auto bytes = bytes_of(rec);
+    const Event e = decode_ok(std::span(bytes).first(PT_EXIT_EVENT_V2_SIZE));
+    const auto& d = std::get<ExitData>(e.data);
+    EXPECT_EQ(d.start_ns, 77u);
+    EXPECT_FALSE(d.min_flt.has_value());
+    EXPECT_FALSE(d.maj_flt.has_value());
+    // Shorter than that is still an error.
+    rec.hdr.size = PT_EXIT_EVENT_V2_SIZE - 8;
+    const auto short_bytes = bytes_of(rec);
+    Event bad;
+    EXPECT_TRUE(decode_event(std::span(short_bytes).first(PT_EXIT_EVENT_V2_SIZE - 8), bad));
+}
+TEST(Decoder, FaultAround) {
+    const auto rec = abi_record<pt_fault_around_event>(
+        sample(FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013000, 99, 5}));
+    const Event e = decode_ok(bytes_of(rec));
+    EXPECT_EQ(e.type, EventType::FaultAround);
+    const auto& d = std::get<FaultAroundData>(e.data);
+    EXPECT_EQ(d.addr, 0x7f0000010000u);
+    EXPECT_EQ(d.len, 0x10000u);
+    EXPECT_EQ(d.fault_addr, 0x7f0000013000u);
+    EXPECT_EQ(d.ino, 99u);
+    EXPECT_EQ(d.dev, 5u);
 }
 
 // --- lost ----------------------------------------------------------------------

@@ -39,7 +39,7 @@ std::vector<Event> one_of_each_type() {
         MunmapData{0x7f2000000000ull, 0x5000, EINVAL},
         ForkData{4000001, 0x0fedcba987654321ull},
         ExecData{"/usr/bin/encoder"},
-        ExitData{(3 << 8) | 0x80, 0x1111222233334444ull},
+        ExitData{(3 << 8) | 0x80, 0x1111222233334444ull, 0x0000000100000002ull, 77},
         LostData{0x0123456789ull},
         MremapData{0x7f3000000000ull, 0x2000, 0x7f4000000000ull, 0x8000, 3, EFAULT},
         BrkData{0x555555600000ull, 0x555555580000ull},
@@ -49,6 +49,8 @@ std::vector<Event> one_of_each_type() {
         MigrateData{0x7f8000200000ull, 0x12345, 0x6789a, 9, PT_MR_DEMOTION, PT_MIGRATE_SYNC, 321,
                     "kcompactd0"},
         MigrateBatchData{1000, 3, 2, 1, PT_MR_SYSCALL, PT_MIGRATE_SYNC_LIGHT, 654, 17, "migrator"},
+        FaultAroundData{0x7f9000010000ull, 0x10000, 0x7f9000013456ull, 0x123456789ull,
+                        (8u << 20) | 3},
     };
     std::vector<Event> events;
     for (const EventData& data : all) events.push_back(event_of(data, kHead));
@@ -93,10 +95,19 @@ auto fields(const ExecData& d) { return std::tuple(d.filename); }
 auto abi_fields(const ExecData&, std::span<const std::byte> record) {
     return std::tuple(fixed(abi_view<pt_exec_event>(record).filename));
 }
-auto fields(const ExitData& d) { return std::tuple(d.status, d.start_ns); }
+auto fields(const ExitData& d) {
+    return std::tuple(d.status, d.start_ns, d.min_flt.value_or(0), d.maj_flt.value_or(0));
+}
 auto abi_fields(const ExitData&, std::span<const std::byte> record) {
     const auto r = abi_view<pt_exit_event>(record);
-    return std::tuple(r.exit_code, r.start_ns);
+    return std::tuple(r.exit_code, r.start_ns, r.min_flt, r.maj_flt);
+}
+auto fields(const FaultAroundData& d) {
+    return std::tuple(d.addr, d.len, d.fault_addr, d.ino, d.dev);
+}
+auto abi_fields(const FaultAroundData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_fault_around_event>(record);
+    return std::tuple(r.addr, r.len, r.fault_addr, r.ino, r.dev);
 }
 auto fields(const LostData& d) { return std::tuple(d.count); }
 auto abi_fields(const LostData&, std::span<const std::byte> record) {
@@ -288,4 +299,19 @@ TEST(Encoder, LostRecord) {
     EXPECT_EQ(e.tid, 0u);
     EXPECT_EQ(e.comm, "");
     EXPECT_EQ(std::get<LostData>(e.data).count, 42u);
+}
+
+TEST(Encoder, AnExitWithoutFaultCountersIsTheRecordOfAbi2) {
+    Event exit = event_of(ExitData{0, 42, std::nullopt, std::nullopt}, kHead);
+    const RecordBytes record = encode_event(exit);
+    EXPECT_EQ(record.size(), size_t{PT_EXIT_EVENT_V2_SIZE});
+    const Event back = decoded(record);
+    const auto& d = std::get<ExitData>(back.data);
+    EXPECT_EQ(d.start_ns, 42u);
+    EXPECT_FALSE(d.min_flt.has_value());
+    EXPECT_FALSE(d.maj_flt.has_value());
+    // With counters, the record of ABI 3.
+    exit.data = ExitData{0, 42, 5, 0};
+    EXPECT_EQ(encode_event(exit).size(), sizeof(pt_exit_event));
+    EXPECT_EQ(std::get<ExitData>(decoded(encode_event(exit)).data).min_flt, 5u);
 }

@@ -176,7 +176,8 @@ std::vector<EventData> one_of_each_type() {
     const std::vector<EventData> all = {
         fault_with(FaultOutcome::Major, 5), MmapData{}, MunmapData{}, ForkData{1, 2},
         ExecData{"/x"}, ExitData{0, 3}, LostData{1}, MremapData{}, BrkData{}, MprotectData{},
-        MadviseData{}, TlbFlushData{}, migrate_sample(), batch_sample()};
+        MadviseData{}, TlbFlushData{}, migrate_sample(), batch_sample(),
+        FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013000, 42, (8u << 20) | 1}};
     EXPECT_EQ(all.size(), static_cast<size_t>(PT_EV_TYPE_MAX));
     return all;
 }
@@ -367,6 +368,19 @@ TEST(JsonFormatter, ExitBySignal) {
                                   "\n");
 }
 
+TEST(JsonFormatter, ExitFaultCountersWhenTheRecordHasThem) {
+    EXPECT_EQ(json_line(make_event(ExitData{0, 5, 1234, 7})),
+              json_expected("exit", R"(,"code":0,"start_ns":5,"min_flt":1234,"maj_flt":7)"));
+}
+TEST(JsonFormatter, FaultAround) {
+    EXPECT_EQ(json_line(make_event(FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013abc, 42,
+                                                   (8u << 20) | 1})),
+              json_expected("fault_around", R"(,"addr":"0x7f0000010000","len":65536,"ino":42,)"
+                                            R"("dev":"8:1","fault_addr":"0x7f0000013abc")"));
+    // A fault-around seen without its fault (get_user_pages): no fault_addr.
+    EXPECT_EQ(json_line(make_event(FaultAroundData{0x1000, 0x1000, 0, 7, 0})),
+              json_expected("fault_around", R"(,"addr":"0x1000","len":4096,"ino":7,"dev":"0:0")"));
+}
 TEST(JsonFormatter, ExitStartTime) {
     EXPECT_EQ(json_line(make_event(ExitData{7 << 8, 123'456'789ull})),
               json_expected("exit", R"(,"code":7,"start_ns":123456789)"));
@@ -490,7 +504,7 @@ TEST(JsonFormatter, HostileByCommRoundTripsOrStaysValid) {
 TEST(JsonFormatter, EveryTypeIsOneValidLineWithItsTypeName) {
     const char* const names[] = {"fault",  "mmap",     "munmap",  "fork",      "exec",
                                  "exit",   "lost",     "mremap",  "brk",       "mprotect",
-                                 "madvise", "tlb_flush", "migrate", "migrate_batch"};
+                                 "madvise", "tlb_flush", "migrate", "migrate_batch", "fault_around"};
     static_assert(std::size(names) == PT_EV_TYPE_MAX);
     const std::vector<EventData> all = one_of_each_type();
     for (size_t i = 0; i < all.size(); ++i) {
@@ -823,6 +837,12 @@ TEST(TextFormatter, ForkExecExit) {
     EXPECT_EQ(text_line(make_event(ExecData{"/usr/bin/true"})),
               text_expected("exec", "/usr/bin/true"));
     EXPECT_EQ(text_line(make_event(ExitData{3 << 8})), text_expected("exit", "code=3"));
+    EXPECT_EQ(text_line(make_event(ExitData{0, 0, 1234, 7})),
+              text_expected("exit", "code=0 faults=1234 minor 7 major"));
+    EXPECT_EQ(text_line(make_event(FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013abc, 42,
+                                                   (8u << 20) | 1})),
+              text_expected("fault_around", "0x7f0000010000-0x7f0000020000 64 KiB ino=42 dev=8:1 "
+                                            "fault=0x7f0000013abc"));
     EXPECT_EQ(text_line(make_event(ExitData{SIGKILL})),
               text_expected("exit", "killed by SIGKILL"));
     EXPECT_EQ(text_line(make_event(ExitData{0x80 | SIGSEGV})),
