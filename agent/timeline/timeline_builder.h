@@ -127,6 +127,8 @@ private:
     void unmap_range(TracedProcess& proc, uint64_t start, uint64_t end, uint64_t ts,
                      UnmapCause cause);
     void end_process(TracedProcess& proc, uint64_t ts, bool pid_reused);
+    void inherit_pages(TracedProcess& parent, TracedProcess& child, const MappingPiece& piece,
+                       uint64_t ts);
     // Pages of [start, end) the kernel put in (or may have) without a fault of
     // their own: by fault-around (around) or MAP_POPULATE / MADV_POPULATE_*.
     // A snapshot that sees them present confirms it.
