@@ -214,9 +214,9 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
                                        latency.max()};
         s.untouched_bytes = p->space.untouched_pages() * geometry_.size();
         FaultCounts& f = s.faults;
-        if (f.kernel_minor && f.kernel_major) {
+        if (f.kernel_minor && f.kernel_major && f.kernel_before_tracing) {
             const uint64_t kernel = *f.kernel_minor + *f.kernel_major;
-            const uint64_t seen = f.minor + f.major + f.unknown;
+            const uint64_t seen = f.minor + f.major + f.unknown + *f.kernel_before_tracing;
             f.without_exception = kernel > seen ? kernel - seen : 0;
         }
         const uint64_t life_start =
