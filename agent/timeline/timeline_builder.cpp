@@ -95,6 +95,10 @@ void TimelineBuilder::on(const Event& event, const FaultAroundData& d) {
     TracedProcess& proc = processes_.of(event);
     ++proc.summary.fault_arounds;
     if (d.len == 0) return;
+    proc.fault_arounds.push_back({d.addr, d.addr + d.len, event.ts_ns, d.fault_addr});
+    if (proc.fault_arounds.size() > TracedProcess::kRecentFaultArounds) {
+        proc.fault_arounds.pop_front();
+    }
     expect_arrivals(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len), event.ts_ns,
                     true, d.fault_addr);
 }

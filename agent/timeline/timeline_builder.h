@@ -119,6 +119,8 @@ private:
     void observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,
                       bool swapped, SnapshotKind source);
     void observe_huge_page(TracedProcess& proc, const PagemapSnapshot& snap, const HugePage& huge);
+    const TracedProcess::FaultAround* folio_fault_around(const TracedProcess& proc, uint64_t vpn,
+                                                         uint64_t before_ns) const;
 
     // Changes of the address space, with their page histories
     // (timeline_mappings.cpp, timeline_processes.cpp).

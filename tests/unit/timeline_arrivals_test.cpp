@@ -243,3 +243,18 @@ TEST(TimelineArrivals, TheKernelsCountJoinsTheFaultEvents) {
                         R"("without_exception":null)"),
               std::string::npos);
 }
+
+TEST(TimelineArrivals, ALargeFolioMappedWholeBeyondTheReportedRangeIsMappedAroundToo) {
+    Story s(HistoryFilter::range(100, kA, kA + 64 * kPage));
+    s.mmap(kA, 64 * kPage, kernel::kMapPrivate, kernel::kProtRead);
+    s.fault(kA + 3 * kPage, Access::Read);
+    s.fault_around(kA, 16 * kPage, kA + 3 * kPage);
+    // The page cache held a 32-page folio: the kernel mapped all of it.
+    s.snapshot(SnapshotKind::Targeted, {{kA + 20 * kPage, 0x620}});
+    EXPECT_EQ(s.whats(kA + 20 * kPage), "mapped mapped_around");
+    EXPECT_EQ(s.summary().present_without_fault, 0u);
+    // Anonymous memory has no folio of a file: no such explanation there.
+    s.mmap(kHuge, 4 * kPage);
+    s.snapshot(SnapshotKind::Targeted, {{kHuge, 0x700}});
+    EXPECT_EQ(s.summary().present_without_fault, 1u);
+}
