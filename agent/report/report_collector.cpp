@@ -444,7 +444,9 @@ void ReportCollector::on_snapshot(const PagemapSnapshot& snapshot) {
 }
 
 void ReportCollector::on_process(const ProcessSnapshot& facts) {
-    Process& proc = process(facts.pid, facts.comm);
+    // Facts read after an exit belong to the instance that exited.
+    Process* found = find(facts.pid);
+    Process& proc = found ? *found : process(facts.pid, facts.comm);
     std::string_view text = facts.maps;
     while (!text.empty()) {
         const size_t nl = text.find('\n');
