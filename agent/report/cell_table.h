@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "report/report_data.h"
@@ -23,6 +24,17 @@ public:
         : max_cells_(max_cells), slots_(capacity_for(max_cells)), mask_(slots_.size() - 1) {}
 
     bool full() const { return size_ >= max_cells_; }
+    void clear() {
+        if (size_ == 0) return;
+        for (Slot& slot : slots_) slot = Slot{};
+        size_ = 0;
+    }
+    void swap(CellTable& other) noexcept {
+        std::swap(max_cells_, other.max_cells_);
+        std::swap(size_, other.size_);
+        slots_.swap(other.slots_);
+        std::swap(mask_, other.mask_);
+    }
     size_t size() const { return size_; }
 
     // The cell of `key` (any value but kEmpty), made empty if new. References

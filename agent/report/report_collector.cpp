@@ -85,6 +85,11 @@ struct ReportCollector::Process {
     std::optional<uint64_t> heap_start, heap_end;
 
     std::vector<int64_t> resident, mapped;
+    // The series' resident pages and mapped bytes as the last walk over the
+    // mappings found them; stale once an event of the process (or a snapshot)
+    // came after it, and walked again at the next sample.
+    std::vector<int64_t> series_resident_now, series_mapped_now;
+    bool stale = true;
     std::vector<std::string> series_labels;
     std::unordered_map<std::string, size_t> series_index;
     std::vector<std::vector<int64_t>> series_resident, series_mapped;
@@ -107,10 +112,12 @@ struct ReportCollector::Process {
     size_t series(const std::string& label) {
         auto it = series_index.find(label);
         if (it != series_index.end()) return it->second;
-        if (series_labels.size() >= kMaxSeriesTracked) return series("other");
+        if (series_labels.size() >= kMaxSeriesTracked && label != "other") return series("other");
         series_labels.push_back(label);
         series_resident.emplace_back(kColumns, -1);
         series_mapped.emplace_back(kColumns, -1);
+        series_resident_now.push_back(0);
+        series_mapped_now.push_back(0);
         return series_index[label] = series_labels.size() - 1;
     }
 };
@@ -155,7 +162,8 @@ size_t ReportCollector::column(uint64_t ts) {
 
 void ReportCollector::coarsen_time() {
     column_ns_ *= 2;
-    CellTable merged(kMaxCells);
+    CellTable& merged = spare_cells_;
+    merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
     cells_.for_each([&](uint64_t key, const Cell& c) {
         const uint64_t proc = key >> (kGranuleBits + kColumnBits);
@@ -163,7 +171,7 @@ void ReportCollector::coarsen_time() {
         Cell& into = merged.at(cell_key(proc, col / 2, key & granule_mask));
         for (size_t l = 0; l < kHeatLayerCount; ++l) into.counts[l] += c.counts[l];
     });
-    cells_ = std::move(merged);
+    cells_.swap(merged);
     cached_cell_ = nullptr;
     cached_key_ = ~uint64_t{0};
     for (auto& proc : processes_) {
@@ -189,13 +197,14 @@ void ReportCollector::coarsen_time() {
 
 void ReportCollector::coarsen_addresses() {
     ++granule_shift_;
-    CellTable merged(kMaxCells);
+    CellTable& merged = spare_cells_;
+    merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
     cells_.for_each([&](uint64_t key, const Cell& c) {
         Cell& into = merged.at((key & ~granule_mask) | ((key & granule_mask) >> 1));
         for (size_t l = 0; l < kHeatLayerCount; ++l) into.counts[l] += c.counts[l];
     });
-    cells_ = std::move(merged);
+    cells_.swap(merged);
     cached_cell_ = nullptr;
     cached_key_ = ~uint64_t{0};
 }
@@ -244,15 +253,10 @@ void ReportCollector::name_range(Process& proc, uint64_t start, uint64_t end, st
     proc.names[start] = {end, std::move(name)};
 }
 
-void ReportCollector::sample(Process& proc, size_t col) {
-    const std::optional<ProcessNow> now = timeline_.process_now(proc.pid);
-    proc.resident[col] = now ? static_cast<int64_t>(now->resident_pages) : 0;
-    proc.mapped[col] = now ? static_cast<int64_t>(now->mapped_bytes) : 0;
-    for (size_t s = 0; s < proc.series_labels.size(); ++s) {
-        proc.series_resident[s][col] = 0;
-        proc.series_mapped[s][col] = 0;
-    }
-    if (!now) return;
+void ReportCollector::walk_mappings(Process& proc) {
+    std::fill(proc.series_resident_now.begin(), proc.series_resident_now.end(), 0);
+    std::fill(proc.series_mapped_now.begin(), proc.series_mapped_now.end(), 0);
+    proc.stale = false;
     for (const MappingNow& m : timeline_.mappings_now(proc.pid)) {
         std::string label;
         auto named = proc.names.upper_bound(m.piece.start);
@@ -266,12 +270,25 @@ void ReportCollector::sample(Process& proc, size_t col) {
                                 prot_string(m.piece.prot), hex(m.piece.start));
         }
         const size_t s = proc.series(label);
-        if (proc.series_resident[s][col] < 0) {
-            proc.series_resident[s][col] = 0;
-            proc.series_mapped[s][col] = 0;
-        }
-        proc.series_resident[s][col] += static_cast<int64_t>(m.resident_pages);
-        proc.series_mapped[s][col] += static_cast<int64_t>(m.piece.bytes());
+        proc.series_resident_now[s] += static_cast<int64_t>(m.resident_pages);
+        proc.series_mapped_now[s] += static_cast<int64_t>(m.piece.bytes());
+    }
+}
+
+void ReportCollector::sample(Process& proc, size_t col) {
+    const std::optional<ProcessNow> now = timeline_.process_now(proc.pid);
+    proc.resident[col] = now ? static_cast<int64_t>(now->resident_pages) : 0;
+    proc.mapped[col] = now ? static_cast<int64_t>(now->mapped_bytes) : 0;
+    if (!now) {
+        std::fill(proc.series_resident_now.begin(), proc.series_resident_now.end(), 0);
+        std::fill(proc.series_mapped_now.begin(), proc.series_mapped_now.end(), 0);
+        proc.stale = true;
+    } else if (proc.stale) {
+        walk_mappings(proc);
+    }
+    for (size_t s = 0; s < proc.series_labels.size(); ++s) {
+        proc.series_resident[s][col] = proc.series_resident_now[s];
+        proc.series_mapped[s][col] = proc.series_mapped_now[s];
     }
 }
 
@@ -341,6 +358,7 @@ void ReportCollector::on_event(const Event& event, std::span<const std::byte>) {
     // The levels at the end of the column the process leaves, before this event.
     if (proc.last_col != kNone && proc.last_col != col && !proc.ended) sample(proc, proc.last_col);
     timeline_.add(event);
+    proc.stale = true;
     if (!proc.ended) {
         proc.last_col = col;
         if (proc.first_col == kNone) proc.first_col = col;
@@ -436,6 +454,7 @@ void ReportCollector::on_snapshot(const PagemapSnapshot& snapshot) {
     }
     timeline_.add_snapshot(snapshot);
     if (!proc || proc->ended) return;
+    proc->stale = true;
     proc->last_col = col;
     for (const Mapping& m : snapshot.mappings) {
         add_range(*proc, m.start, m.end);

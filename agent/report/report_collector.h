@@ -4,7 +4,7 @@
 // what it sees into
 //
 //   time        kColumns columns from the recording's start; a column starts
-//               10 us wide and doubles (neighbours merged) whenever the stream
+//               100 us wide and doubles (neighbours merged) whenever the stream
 //               outgrows the columns, so every array below has kColumns
 //               entries of one width
 //   addresses   cells of (process, column, granule of 2^shift pages) holding
@@ -13,7 +13,8 @@
 //               kMaxCells cells; the address ranges every mapping covered,
 //               for the heatmap's bands
 //   per column  resident pages and mapped bytes, in total and per mapping
-//               (sampled from the timeline when a process's column changes),
+//               (sampled from the timeline when a process's column changes,
+//               walking its mappings if an event came since the last walk),
 //               fault latencies (minor and major) and mmap-to-first-touch
 //               times in log-scale bins, faults by instruction pointer
 //
@@ -65,18 +66,20 @@ private:
     void add_range(Process& proc, uint64_t start, uint64_t end);
     void name_range(Process& proc, uint64_t start, uint64_t end, std::string name);
     void sample(Process& proc, size_t col);
+    void walk_mappings(Process& proc);
     void on_fault(Process& proc, const Event& event, const FaultData& d, size_t col);
 
     TimelineBuilder& timeline_;
     kernel::PageGeometry geometry_;
     uint64_t start_ns_;
-    uint64_t column_ns_ = 10'000;
+    uint64_t column_ns_ = 100'000;
     unsigned granule_shift_ = 0;  // pages per granule: 2^shift
     std::vector<std::unique_ptr<Process>> processes_;
     std::unordered_map<uint32_t, Process*> by_pid_;
     Process* last_ = nullptr;
     // (process index, column, granule) -> counts
     CellTable cells_{kMaxCells};
+    CellTable spare_cells_{kMaxCells};  // what coarsening rebuilds into (then swapped)
     uint64_t cached_key_ = ~uint64_t{0};
     Cell* cached_cell_ = nullptr;
     uint64_t last_ts_ = 0;

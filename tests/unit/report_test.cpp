@@ -92,9 +92,16 @@ TEST_P(FixtureReport, AgreesWithTheTimeline) {
         // Samples of the timeline: never above its peaks, and they reach the mapped peak's
         // neighbourhood (sampled at column ends, so not exactly).
         int64_t max_resident = 0, max_mapped = 0;
+        bool lost = false;
+        for (const ProcessSummary& s : r.reference) lost |= s.lost_events > 0;
         for (size_t c = 0; c < kColumns; ++c) {
             max_resident = std::max(max_resident, p.resident_pages[c]);
             max_mapped = std::max(max_mapped, p.mapped_bytes[c]);
+            // The mappings' resident pages (their page records) add up to at most
+            // the process's count. Not checked where events were lost: there
+            // the two can disagree for a while (seen in lost.ptr, column 228
+            // of 100 us columns: 216 pages in records, a count of 170).
+            if (lost) continue;
             int64_t stacked = 0;
             for (const ReportSeries& s : p.series) stacked += std::max<int64_t>(0, s.resident_pages[c]);
             EXPECT_LE(stacked, std::max<int64_t>(0, p.resident_pages[c])) << "column " << c;
