@@ -49,28 +49,20 @@ void put_array(std::string& out, const std::vector<T>& values) {
     out += ']';
 }
 
-// Non-zero entries of a [column][bin] histogram as flat (column, bin, count) triples.
-void put_histogram(std::string& out, const std::vector<uint32_t>& h) {
+// The non-zero entries of a flattened [column][per_column] array, each as its
+// column, (its bin, when per_column > 1,) and its count, all in one flat list.
+void put_nonzero(std::string& out, const std::vector<uint32_t>& v, size_t per_column) {
     out += '[';
     bool first = true;
-    for (size_t i = 0; i < h.size(); ++i) {
-        if (!h[i]) continue;
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i]) continue;
         if (!first) out += ',';
         first = false;
-        fmt::format_to(std::back_inserter(out), "{},{},{}", i / kDurationBins, i % kDurationBins, h[i]);
-    }
-    out += ']';
-}
-
-// Non-zero per-column counts as flat (column, count) pairs.
-void put_sparse_columns(std::string& out, const std::vector<uint32_t>& v) {
-    out += '[';
-    bool first = true;
-    for (size_t c = 0; c < v.size(); ++c) {
-        if (!v[c]) continue;
-        if (!first) out += ',';
-        first = false;
-        fmt::format_to(std::back_inserter(out), "{},{}", c, v[c]);
+        if (per_column > 1) {
+            fmt::format_to(std::back_inserter(out), "{},{},{}", i / per_column, i % per_column, v[i]);
+        } else {
+            fmt::format_to(std::back_inserter(out), "{},{}", i, v[i]);
+        }
     }
     out += ']';
 }
@@ -155,11 +147,11 @@ void put_process(std::string& out, const ReportProcess& p) {
         out += '}';
     }
     out += R"(],"minor_latency":)";
-    put_histogram(out, p.minor_latency);
+    put_nonzero(out, p.minor_latency, kDurationBins);
     out += R"(,"major_latency":)";
-    put_histogram(out, p.major_latency);
+    put_nonzero(out, p.major_latency, kDurationBins);
     out += R"(,"first_touch_delay":)";
-    put_histogram(out, p.first_touch_delay);
+    put_nonzero(out, p.first_touch_delay, kDurationBins);
     out += R"(,"sites":[)";
     for (size_t i = 0; i < p.sites.size(); ++i) {
         if (i) out += ',';
@@ -167,11 +159,11 @@ void put_process(std::string& out, const ReportProcess& p) {
                        p.sites[i].kernel, p.sites[i].total);
         put_string(out, p.sites[i].label);
         out += R"(,"columns":)";
-        put_sparse_columns(out, p.sites[i].per_column);
+        put_nonzero(out, p.sites[i].per_column, 1);
         out += '}';
     }
     fmt::format_to(it, R"(],"other_site_faults":{},"other_sites_columns":)", p.other_site_faults);
-    put_sparse_columns(out, p.other_sites_per_column);
+    put_nonzero(out, p.other_sites_per_column, 1);
     out += '}';
 }
 

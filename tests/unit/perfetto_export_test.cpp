@@ -388,11 +388,7 @@ INSTANTIATE_TEST_SUITE_P(Recordings, FixtureExport,
                          ::testing::Values("touch_pages.ptr", "killed.ptr", "abi2/compaction.ptr",
                                            "abi2/vma.ptr", "abi2/lost.ptr"),
                          [](const auto& info) {
-                             std::string name = info.param;
-                             for (char& c : name) {
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             }
-                             return name;
+                             return recording::test::fixture_test_name(info.param);
                          });
 
 // protoc, with a .proto of Perfetto's field numbers written for this test,

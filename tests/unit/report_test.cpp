@@ -15,6 +15,7 @@
 #include "report/report_collector.h"
 #include "report/report_page.h"
 #include "support/json_value.h"
+#include "unit/record_support.h"
 #include "timeline/timeline_builder.h"
 #include "timeline/timeline_sink.h"
 
@@ -142,11 +143,7 @@ INSTANTIATE_TEST_SUITE_P(Recordings, FixtureReport,
                          ::testing::Values("touch_pages.ptr", "killed.ptr", "abi2/compaction.ptr",
                                            "abi2/vma.ptr", "abi2/lost.ptr"),
                          [](const auto& info) {
-                             std::string name = info.param;
-                             for (char& c : name) {
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             }
-                             return name;
+                             return recording::test::fixture_test_name(info.param);
                          });
 
 TEST(ReportBins, DurationsGoToLogScaleBins) {
