@@ -11,6 +11,8 @@ PACKAGES=(
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev                   # tests
+  protobuf-compiler              # tests: protoc --decode reads `pagetrace export` output
+  chromium fonts-dejavu-core     # tests: the HTML report in a headless browser, its screenshot
 )
 
 missing=()

@@ -80,6 +80,10 @@ public:
         auto it = live_.find(pid);
         return it != live_.end() ? it->second : nullptr;
     }
+    const TracedProcess* live(uint32_t pid) const {
+        auto it = live_.find(pid);
+        return it != live_.end() ? it->second : nullptr;
+    }
     // The newest instance of pid, running or not.
     const TracedProcess* latest(uint32_t pid) const;
     // Every instance, in order of first appearance.

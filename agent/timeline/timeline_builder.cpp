@@ -254,6 +254,33 @@ std::optional<PageState> TimelineBuilder::page_state(uint32_t pid, uint64_t addr
     return state;
 }
 
+std::optional<ProcessNow> TimelineBuilder::process_now(uint32_t pid) const {
+    const TracedProcess* proc = processes_.live(pid);
+    if (!proc) return std::nullopt;
+    const ProcessSummary& s = proc->summary;
+    return ProcessNow{.resident_pages = s.resident_pages_final,
+                      .resident_pages_peak = s.resident_pages_peak,
+                      .mapped_bytes = proc->space.mapped_bytes(),
+                      .pages_touched = s.pages_touched,
+                      .discarded_pages = s.discarded_pages,
+                      .migrated_pages = s.migrated_pages,
+                      .tlb_flushes = s.tlb_flushes,
+                      .faults = s.faults};
+}
+
+std::vector<MappingNow> TimelineBuilder::mappings_now(uint32_t pid) const {
+    std::vector<MappingNow> out;
+    const TracedProcess* proc = processes_.live(pid);
+    if (!proc) return out;
+    out.reserve(proc->space.mappings().pieces().size());
+    for (const auto& [start, piece] : proc->space.mappings().pieces()) {
+        out.push_back({piece, proc->space.pages().count_with(geometry_.vpn(piece.start),
+                                                             geometry_.vpn(piece.end),
+                                                             PageRecord::kResident)});
+    }
+    return out;
+}
+
 TimelineStats TimelineBuilder::stats() const {
     TimelineStats s;
     s.events = events_;

@@ -286,7 +286,10 @@ void expect_exact_accounting(ArrivalsTest& test, const std::string& file,
         const Json& f = l["faults"];
         ASSERT_EQ(f["kernel_minor"].kind, Json::Number) << "pid " << l["pid"].u64();
         ASSERT_EQ(f["without_exception"].kind, Json::Number);
-        ASSERT_EQ(f["kernel_before_tracing"].u64(), 0u) << "traced since its fork";
+        ASSERT_EQ(f["kernel_before_tracing"].kind, Json::Number) << "pid " << l["pid"].u64();
+        ASSERT_EQ(f["kernel_before_tracing"].u64(), 0u)
+            << "traced since its fork: pid " << l["pid"].u64() << " " << l["comm"].text << " exec "
+            << l["exec"].text << " parent " << l["parent_pid"].text;
         const uint64_t k_minor = f["kernel_minor"].u64(), k_major = f["kernel_major"].u64();
         sum += k_minor + k_major;
         // No fault event without a kernel count behind it.
