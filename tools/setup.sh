@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev                   # tests
   protobuf-compiler              # tests: protoc --decode reads `pagetrace export` output
   chromium fonts-dejavu-core     # tests: the HTML report in a headless browser, its screenshot
+  python3 xz-utils git gcc       # tests: fault accounting of real programs against wait4's rusage
 )
 
 missing=()
