@@ -11,6 +11,7 @@
  * gives the new PFN; the pair becomes one migrate event, and pt_frames follows
  * the page to its new frame without a round trip to the agent.
  */
+#include "frames.bpf.h"
 #include "migrate.bpf.h"
 
 #define PT_PAGE_SHIFT 12
@@ -25,15 +26,6 @@
 #define PT_SWP_TYPE_BITS 5
 #define PT_SWP_OFFSET_SHIFT 14
 #define PT_SWP_PFN_MASK ((1ULL << 34) - 1)
-
-/* PFN -> the traced page it backs. Filled by the agent; max_entries set by it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
-	__type(value, struct pt_frame_owner);
-} pt_frames SEC(".maps");
 
 struct pt_inflight {
 	__u32 owner;

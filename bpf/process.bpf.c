@@ -30,27 +30,34 @@ static __always_inline int pt_selected_at_exec(struct task_struct *task)
 	return 0;
 }
 
+#define PT_MAX_THREADS 512 /* threads summed, at most */
+
 /*
- * The faults the kernel accounted to the process of `task`, its last live
- * thread, as getrusage(RUSAGE_SELF) counts them: the threads already released
- * are in signal->min_flt/maj_flt, the others are still in the thread list.
- * At this point that is this thread and, if it is not the leader, the leader,
- * which stays in the list until the whole group is reaped. (Threads that are
- * exiting at this very moment on another CPU, between their exit and their
- * release, are missed.) The user address space is gone already, so the
- * counters no longer move.
+ * The faults the kernel accounted to the process of `task`, as
+ * getrusage(RUSAGE_SELF) counts them: the threads already released are in
+ * signal->min_flt/maj_flt, every other one (running, or exiting on another
+ * CPU and not yet released, which a thread that joined it may outrun) is
+ * still in the thread list with its own counters. (A thread caught in the
+ * instant of its release, between the two, may be counted twice or not.)
+ * At exit the user address space is gone already, so the counters no longer
+ * move; at exec only one thread is left.
  */
 static __always_inline void pt_process_faults(struct task_struct *task, __u64 *min_flt,
 					      __u64 *maj_flt)
 {
-	struct task_struct *leader = task->group_leader;
-	struct signal_struct *sig = task->signal;
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct list_head *head, *pos;
 
-	*min_flt = sig->min_flt + task->min_flt;
-	*maj_flt = sig->maj_flt + task->maj_flt;
-	if (leader && leader != task) {
-		*min_flt += leader->min_flt;
-		*maj_flt += leader->maj_flt;
+	*min_flt = BPF_CORE_READ(sig, min_flt);
+	*maj_flt = BPF_CORE_READ(sig, maj_flt);
+	head = (void *)sig + bpf_core_field_offset(struct signal_struct, thread_head);
+	pos = BPF_CORE_READ(sig, thread_head.next);
+	for (int i = 0; i < PT_MAX_THREADS && pos && pos != head; i++) {
+		struct task_struct *t = (void *)pos - bpf_core_field_offset(struct task_struct, thread_node);
+
+		*min_flt += BPF_CORE_READ(t, min_flt);
+		*maj_flt += BPF_CORE_READ(t, maj_flt);
+		pos = BPF_CORE_READ(t, thread_node.next);
 	}
 }
 

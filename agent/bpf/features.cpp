@@ -6,9 +6,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
+#include "bpf/tracefs.h"
 #include "decode/event.h"
 #include "pagetrace/events.h"
 #include "util/error.h"
@@ -56,6 +58,8 @@ std::vector<HookStatus> probe_hooks(const std::string& btf_path) {
             } else if (btf__find_by_name_kind(kernel_btf.get(), type.c_str(), BTF_KIND_TYPEDEF) <
                        0) {
                 h.why_not = "tracepoint not in this kernel";
+            } else if (hook.needs_tracefs && !tracefs_mounted() && ::geteuid() != 0) {
+                h.why_not = "needs tracefs, which is not mounted (root mounts it at start)";
             } else {
                 h.available = true;
             }
@@ -107,10 +111,13 @@ std::string event_source_text(std::span<const HookStatus> hooks, uint16_t type) 
 }  // namespace
 
 std::string describe_features(std::span<const HookStatus> hooks) {
-    std::string out = fmt::format("{:<34} {:<10} {}\n", "HOOK", "AVAILABLE", "GIVES");
+    size_t width = 4;  // "HOOK"
+    for (const HookStatus& h : hooks) width = std::max(width, h.hook->name.size());
+    std::string out = fmt::format("{:<{}} {:<10} {}\n", "HOOK", width, "AVAILABLE", "GIVES");
     for (const HookStatus& h : hooks) {
-        out += fmt::format("{:<34} {:<10} {}{}\n", h.hook->name, h.available ? "yes" : "no",
-                           h.hook->role, h.available ? "" : " (" + h.why_not + ")");
+        out += fmt::format("{:<{}} {:<10} {}{}\n", h.hook->name, width,
+                           h.available ? "yes" : "no", h.hook->role,
+                           h.available ? "" : " (" + h.why_not + ")");
     }
     out += fmt::format("\n{:<14} {}\n", "EVENT", "SOURCE ON THIS MACHINE");
     for (uint16_t t = 1; t <= kEventTypeCount; ++t) {

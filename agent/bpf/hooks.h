@@ -43,6 +43,10 @@ struct Hook {
     uint64_t lost_without = 0;
     FaultSource fault_source = FaultSource::None;
     bool required = false;       // pagetrace cannot trace without it
+    // A classic tracepoint program (its record has fields the BTF one lacks,
+    // such as a PFN): attaching needs tracefs, which the tracer mounts if it
+    // must.
+    bool needs_tracefs = false;
     std::string_view role = {};  // what it gives, for `pagetrace features`
     // How its lost_without types are made from it, after the hook names in the
     // EVENT list of `pagetrace features` (with its own leading punctuation).

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -13,10 +14,13 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "bpf/features.h"
+#include "proc/pagemap.h"
+#include "util/unique_fd.h"
 #include "pagetrace_bpf.skel.h"
 #include "util/error.h"
 
@@ -24,15 +28,21 @@ namespace pagetrace {
 
 namespace {
 
+// One message may be long (a verifier log): it is passed on whole, a line at a time.
 int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
-    char buf[1024];
-    const int n = std::vsnprintf(buf, sizeof(buf), format, args);
-    std::string line(buf, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
-    while (!line.empty() && line.back() == '\n') line.pop_back();
-    switch (level) {
-    case LIBBPF_WARN: spdlog::warn("libbpf: {}", line); break;
-    case LIBBPF_INFO: spdlog::debug("libbpf: {}", line); break;
-    case LIBBPF_DEBUG: spdlog::trace("libbpf: {}", line); break;
+    va_list again;
+    va_copy(again, args);
+    const int n = std::vsnprintf(nullptr, 0, format, args);
+    std::string text(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+    if (n > 0) std::vsnprintf(text.data(), text.size() + 1, format, again);
+    va_end(again);
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        switch (level) {
+        case LIBBPF_WARN: spdlog::warn("libbpf: {}", line); break;
+        case LIBBPF_INFO: spdlog::debug("libbpf: {}", line); break;
+        case LIBBPF_DEBUG: spdlog::trace("libbpf: {}", line); break;
+        }
     }
     return 0;
 }
@@ -139,6 +149,7 @@ Tracer::Tracer(const TracerOptions& options)
     if (int err = pagetrace_bpf__load(skel_.get())) throw Error(load_error_message(-err));
 
     attach_tracepoints();
+    if (bpf_program__autoload(skel_->progs.pt_delete_from_page_cache)) calibrate_frames();
     if (fault_completion_) attach_fault_completion();
     spdlog::debug("BPF programs attached; ring buffer {} bytes, {} possible CPUs; events: {}",
                   options.ring_bytes, num_cpus_, event_names(event_mask_));
@@ -152,6 +163,7 @@ void Tracer::attach_tracepoints() {
             bpf_program* prog =
                 bpf_object__find_program_by_name(skel_->obj, std::string(name).c_str());
             if (!prog || !bpf_program__autoload(prog)) continue;
+            if (hook.needs_tracefs) tracefs_.ensure(std::string(hook.name).c_str());
             bpf_link* link = bpf_program__attach(prog);
             if (!link) {
                 const int err = errno;
@@ -161,6 +173,69 @@ void Tracer::attach_tracepoints() {
             }
             tracepoint_links_.emplace_back(link);
         }
+    }
+}
+
+// Where the kernel keeps its struct pages, so that BPF can tell a folio's PFN
+// (frames.bpf.h): the agent writes a page of a memory file of its own, reads
+// its PFN in its pagemap and truncates the file; the eviction program, seeing
+// the agent, keeps the folio pointer the kernel drops. Two pages must agree.
+void Tracer::calibrate_frames() {
+    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    std::string why;
+    std::optional<uint64_t> base;
+    for (int i = 0; i < 2 && why.empty(); ++i) {
+        UniqueFd file(::memfd_create("pagetrace-frames", MFD_CLOEXEC));
+        if (!file.valid() || ::ftruncate(file.get(), static_cast<off_t>(page)) != 0) {
+            why = errno_message("memfd", errno);
+            break;
+        }
+        void* mem = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, file.get(), 0);
+        if (mem == MAP_FAILED) {
+            why = errno_message("mmap", errno);
+            break;
+        }
+        *static_cast<volatile char*>(mem) = 1;
+        PagemapEntry entry;
+        uint64_t pfn = 0;
+        try {
+            PagemapReader self(::getpid());
+            if (self.read(reinterpret_cast<uint64_t>(mem) / page, 1, &entry) == 1) pfn = entry.pfn();
+        } catch (const Error& e) {
+            why = e.what();
+        }
+        ::munmap(mem, page);
+        __atomic_store_n(&skel_->bss->pt_calib_folio, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&skel_->bss->pt_calib_tgid, static_cast<uint32_t>(::getpid()),
+                         __ATOMIC_SEQ_CST);
+        const int truncated = ::ftruncate(file.get(), 0);  // the page leaves the page cache
+        __atomic_store_n(&skel_->bss->pt_calib_tgid, 0, __ATOMIC_SEQ_CST);
+        if (!why.empty()) break;
+        if (truncated != 0) {
+            why = errno_message("truncating the memfd", errno);
+            break;
+        }
+        const uint64_t folio = __atomic_load_n(&skel_->bss->pt_calib_folio, __ATOMIC_SEQ_CST);
+        const uint64_t size = __atomic_load_n(&skel_->bss->pt_calib_page_size, __ATOMIC_SEQ_CST);
+        if (!folio || !size || !pfn || folio < pfn * size) {
+            why = fmt::format("its page was not seen as expected (folio {:#x}, pfn {:#x})", folio,
+                              pfn);
+            break;
+        }
+        const uint64_t found = folio - pfn * size;
+        if (base && *base != found) {
+            why = fmt::format("two pages disagree ({:#x} and {:#x})", *base, found);
+            break;
+        }
+        base = found;
+    }
+    if (why.empty() && base) {
+        __atomic_store_n(&skel_->bss->pt_vmemmap_base, *base, __ATOMIC_SEQ_CST);
+        spdlog::debug("struct pages at {:#x}: the PFNs of reclaimed folios are known", *base);
+    } else {
+        spdlog::warn("cannot tell where the kernel keeps its struct pages ({}): swap_out and "
+                     "evict events name their pages but not the frames they left (pfn 0)",
+                     why);
     }
 }
 
@@ -251,7 +326,11 @@ std::vector<uint64_t> Tracer::drops_per_cpu() const {
 }
 
 bool Tracer::tracks_frames() const {
-    return (event_mask_ & (PT_EVENT_BIT(PT_EV_MIGRATE) | PT_EVENT_BIT(PT_EV_MIGRATE_BATCH))) != 0;
+    // Every event the kernel side attributes through the frame index.
+    constexpr uint64_t kByFrame = PT_EVENT_BIT(PT_EV_MIGRATE) | PT_EVENT_BIT(PT_EV_MIGRATE_BATCH) |
+                                  PT_EVENT_BIT(PT_EV_SWAP_OUT) | PT_EVENT_BIT(PT_EV_EVICT) |
+                                  PT_EVENT_BIT(PT_EV_COLLAPSE);
+    return (event_mask_ & kByFrame) != 0;
 }
 
 size_t Tracer::index_frames(std::span<const uint64_t> pfns,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bpf/hooks.h"
+#include "bpf/tracefs.h"
 #include "pagetrace/events.h"
 
 struct pagetrace_bpf;
@@ -64,6 +65,7 @@ public:
 private:
     void attach_tracepoints();
     void attach_fault_completion();
+    void calibrate_frames();
     void targets_changed();
 
     struct SkeletonDeleter {
@@ -72,6 +74,8 @@ private:
     struct LinkDeleter {
         void operator()(bpf_link* link) const;
     };
+    // Declared first: unmounted (if it was mounted here) after everything is detached.
+    TracefsMount tracefs_;
     std::unique_ptr<pagetrace_bpf, SkeletonDeleter> skel_;
     // Declared after skel_: destroyed before the programs they attach.
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;

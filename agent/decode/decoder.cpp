@@ -24,6 +24,11 @@ std::string_view event_type_name(EventType type) {
     case EventType::Migrate: return "migrate";
     case EventType::MigrateBatch: return "migrate_batch";
     case EventType::FaultAround: return "fault_around";
+    case EventType::SwapOut: return "swap_out";
+    case EventType::Evict: return "evict";
+    case EventType::KsmMerge: return "ksm_merge";
+    case EventType::Collapse: return "collapse";
+    case EventType::ReclaimStall: return "reclaim_stall";
     }
     return "unknown";
 }
@@ -240,6 +245,49 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         if (auto err = copy_record(bytes, rec, "fault_around")) return err;
         out.type = EventType::FaultAround;
         out.data = FaultAroundData{rec.addr, rec.len, rec.fault_addr, rec.ino, rec.dev};
+        return std::nullopt;
+    }
+    case PT_EV_SWAP_OUT: {
+        pt_swap_out_event rec;
+        if (auto err = copy_record(bytes, rec, "swap_out")) return err;
+        out.type = EventType::SwapOut;
+        out.data = SwapOutData{rec.addr, rec.pfn, rec.order, rec.by_pid,
+                               fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_EVICT: {
+        pt_evict_event rec;
+        if (auto err = copy_record(bytes, rec, "evict")) return err;
+        out.type = EventType::Evict;
+        out.data = EvictData{rec.addr,  rec.pfn,    rec.ino,
+                             rec.dev,   rec.order,  rec.by_pid,
+                             fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_KSM_MERGE: {
+        pt_ksm_merge_event rec;
+        if (auto err = copy_record(bytes, rec, "ksm_merge")) return err;
+        out.type = EventType::KsmMerge;
+        out.data = KsmMergeData{rec.addr, rec.old_pfn, rec.new_pfn, rec.by_pid,
+                                fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_COLLAPSE: {
+        pt_collapse_event rec;
+        if (auto err = copy_record(bytes, rec, "collapse")) return err;
+        out.type = EventType::Collapse;
+        out.data = CollapseData{rec.addr,   rec.new_pfn, rec.pages, rec.status,
+                                rec.by_pid, fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_RECLAIM_STALL: {
+        pt_reclaim_stall_event rec;
+        if (auto err = copy_record(bytes, rec, "reclaim_stall")) return err;
+        if (rec.kind > PT_STALL_COMPACTION) {
+            return DecodeError{"reclaim_stall record has invalid kind " + std::to_string(rec.kind)};
+        }
+        out.type = EventType::ReclaimStall;
+        out.data = ReclaimStallData{rec.duration_ns, rec.reclaimed, rec.kind};
         return std::nullopt;
     }
     default:

@@ -193,6 +193,52 @@ struct Encode {
         rec.dev = d.dev;
         append(rec, out);
     }
+    void operator()(const SwapOutData& d) {
+        auto rec = start<pt_swap_out_event>(PT_EV_SWAP_OUT);
+        rec.addr = d.addr;
+        rec.pfn = d.pfn;
+        rec.order = d.order;
+        rec.by_pid = d.by_pid;
+        put_string(rec.by_comm, d.by_comm);
+        append(rec, out);
+    }
+    void operator()(const EvictData& d) {
+        auto rec = start<pt_evict_event>(PT_EV_EVICT);
+        rec.addr = d.addr;
+        rec.pfn = d.pfn;
+        rec.ino = d.ino;
+        rec.dev = d.dev;
+        rec.order = d.order;
+        rec.by_pid = d.by_pid;
+        put_string(rec.by_comm, d.by_comm);
+        append(rec, out);
+    }
+    void operator()(const KsmMergeData& d) {
+        auto rec = start<pt_ksm_merge_event>(PT_EV_KSM_MERGE);
+        rec.addr = d.addr;
+        rec.old_pfn = d.old_pfn;
+        rec.new_pfn = d.new_pfn;
+        rec.by_pid = d.by_pid;
+        put_string(rec.by_comm, d.by_comm);
+        append(rec, out);
+    }
+    void operator()(const CollapseData& d) {
+        auto rec = start<pt_collapse_event>(PT_EV_COLLAPSE);
+        rec.addr = d.addr;
+        rec.new_pfn = d.new_pfn;
+        rec.pages = d.pages;
+        rec.status = d.status;
+        rec.by_pid = d.by_pid;
+        put_string(rec.by_comm, d.by_comm);
+        append(rec, out);
+    }
+    void operator()(const ReclaimStallData& d) {
+        auto rec = start<pt_reclaim_stall_event>(PT_EV_RECLAIM_STALL);
+        rec.duration_ns = d.duration_ns;
+        rec.reclaimed = d.reclaimed;
+        rec.kind = d.kind;
+        append(rec, out);
+    }
 };
 
 }  // namespace

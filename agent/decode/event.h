@@ -29,6 +29,11 @@ enum class EventType : uint16_t {
     Migrate = PT_EV_MIGRATE,
     MigrateBatch = PT_EV_MIGRATE_BATCH,
     FaultAround = PT_EV_FAULT_AROUND,
+    SwapOut = PT_EV_SWAP_OUT,
+    Evict = PT_EV_EVICT,
+    KsmMerge = PT_EV_KSM_MERGE,
+    Collapse = PT_EV_COLLAPSE,
+    ReclaimStall = PT_EV_RECLAIM_STALL,
 };
 
 inline constexpr uint16_t kEventTypeCount = PT_EV_TYPE_MAX;
@@ -171,10 +176,57 @@ struct FaultAroundData {
     uint32_t dev = 0;  // kernel dev_t encoding: MAJOR << 20 | MINOR
 };
 
+// A page of process `pid` written to swap (attributed, like a migration).
+struct SwapOutData {
+    uint64_t addr = 0;
+    uint64_t pfn = 0;
+    uint32_t order = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+};
+
+// A file page of process `pid` dropped from the page cache.
+struct EvictData {
+    uint64_t addr = 0;
+    uint64_t pfn = 0;
+    uint64_t ino = 0;
+    uint32_t dev = 0;
+    uint32_t order = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+};
+
+// KSM merged a page of process `pid` into a shared frame.
+struct KsmMergeData {
+    uint64_t addr = 0;
+    uint64_t old_pfn = 0;  // 0: the kernel's event does not say
+    uint64_t new_pfn = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+};
+
+// The small pages of a range of process `pid` replaced by one huge page.
+struct CollapseData {
+    uint64_t addr = 0;     // 0: not known
+    uint64_t new_pfn = 0;  // 0: not known (the next snapshot tells)
+    uint32_t pages = 0;
+    int32_t status = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+};
+
+// A thread of process `pid` stalled in reclaim or compaction from ts_ns on.
+struct ReclaimStallData {
+    uint64_t duration_ns = 0;
+    uint64_t reclaimed = 0;
+    uint32_t kind = 0;  // PT_STALL_*
+};
+
 using EventData =
     std::variant<FaultData, MmapData, MunmapData, ForkData, ExecData, ExitData, LostData,
                  MremapData, BrkData, MprotectData, MadviseData, TlbFlushData, MigrateData,
-                 MigrateBatchData, FaultAroundData>;
+                 MigrateBatchData, FaultAroundData, SwapOutData, EvictData, KsmMergeData,
+                 CollapseData, ReclaimStallData>;
 
 struct Event {
     EventType type = EventType::Fault;

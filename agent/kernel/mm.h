@@ -76,9 +76,11 @@ inline constexpr int32_t kMadvHwpoison = 100;
 inline constexpr int32_t kMadvSoftOffline = 101;
 
 // Advice after which the range's pages no longer hold their frames.
+// (MADV_PAGEOUT is not one: it asks reclaim to take the pages, which keeps
+// their contents in swap or the file; swap_out and evict events say which.)
 constexpr bool madvise_discards(int32_t advice) {
     return advice == kMadvDontneed || advice == kMadvFree || advice == kMadvRemove ||
-           advice == kMadvPageout || advice == kMadvDontneedLocked;
+           advice == kMadvDontneedLocked;
 }
 
 // --- pages ------------------------------------------------------------------

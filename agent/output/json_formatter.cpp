@@ -162,6 +162,33 @@ private:
         w.put(R"(,"start_ns":)", d.start_ns);
         if (d.min_flt && d.maj_flt) w.put(R"(,"min_flt":)", *d.min_flt, R"(,"maj_flt":)", *d.maj_flt);
     }
+    static void fields(const SwapOutData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","pfn":)", d.pfn, R"(,"order":)", d.order,
+              R"(,"by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
+    }
+    static void fields(const EvictData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","pfn":)", d.pfn, R"(,"ino":)", d.ino,
+              R"(,"dev":")", kernel_dev_string(d.dev), R"(","order":)", d.order,
+              R"(,"by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
+    }
+    static void fields(const KsmMergeData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, '"');
+        if (d.old_pfn) w.put(R"(,"old_pfn":)", d.old_pfn);
+        w.put(R"(,"new_pfn":)", d.new_pfn, R"(,"by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
+    }
+    static void fields(const CollapseData& d, LineWriter& w) {
+        if (d.addr) w.put(R"(,"addr":")", Hex{d.addr}, '"');
+        if (d.new_pfn) w.put(R"(,"new_pfn":)", d.new_pfn);
+        w.put(R"(,"pages":)", d.pages, R"(,"by_pid":)", d.by_pid, R"(,"by_comm":)");
+        put_json_string(w, d.by_comm);
+    }
+    static void fields(const ReclaimStallData& d, LineWriter& w) {
+        w.put(R"(,"kind":")", stall_kind_name(d.kind), R"(","duration_ns":)", d.duration_ns);
+        if (d.kind != PT_STALL_COMPACTION) w.put(R"(,"reclaimed":)", d.reclaimed);
+    }
     static void fields(const FaultAroundData& d, LineWriter& w) {
         w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"ino":)", d.ino,
               R"(,"dev":")", kernel_dev_string(d.dev), '"');

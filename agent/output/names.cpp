@@ -53,6 +53,15 @@ void append_name(std::string& out, const std::string& name) {
 
 }  // namespace
 
+const char* stall_kind_name(uint32_t kind) {
+    switch (kind) {
+    case PT_STALL_DIRECT: return "direct";
+    case PT_STALL_MEMCG: return "memcg";
+    case PT_STALL_COMPACTION: return "compaction";
+    }
+    return "unknown";
+}
+
 std::string kernel_dev_string(uint32_t dev) {
     return std::to_string(dev >> 20) + ":" + std::to_string(dev & 0xfffff);
 }

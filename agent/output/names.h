@@ -48,6 +48,9 @@ const char* migrate_reason_name(uint32_t reason);
 // MINOR), as "MAJOR:MINOR" ("8:1", "0:38").
 std::string kernel_dev_string(uint32_t dev);
 
+// PT_STALL_* -> "direct", "memcg", "compaction"
+const char* stall_kind_name(uint32_t kind);
+
 // PT_MIGRATE_* -> "async", "sync_light", "sync", ...
 const char* migrate_mode_name(uint32_t mode);
 

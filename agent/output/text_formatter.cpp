@@ -136,6 +136,43 @@ private:
         }
         if (d.min_flt && d.maj_flt) w.put(" faults=", *d.min_flt, " minor ", *d.maj_flt, " major");
     }
+    static void details(const SwapOutData& d, const Event&, LineWriter& w) {
+        w.put(Hex{d.addr}, " pfn ", Hex{d.pfn});
+        if (d.order) w.put(" order=", d.order);
+        w.put(" by ");
+        put_task(w, d.by_comm, d.by_pid);
+    }
+    static void details(const EvictData& d, const Event&, LineWriter& w) {
+        w.put(Hex{d.addr}, " pfn ", Hex{d.pfn}, " ino=", d.ino, " dev=", kernel_dev_string(d.dev));
+        if (d.order) w.put(" order=", d.order);
+        w.put(" by ");
+        put_task(w, d.by_comm, d.by_pid);
+    }
+    static void details(const KsmMergeData& d, const Event&, LineWriter& w) {
+        w.put(Hex{d.addr}, " pfn ");
+        if (d.old_pfn) {
+            w.put(Hex{d.old_pfn});
+        } else {
+            w.put('?');
+        }
+        w.put(" -> ", Hex{d.new_pfn}, " by ");
+        put_task(w, d.by_comm, d.by_pid);
+    }
+    static void details(const CollapseData& d, const Event&, LineWriter& w) {
+        if (d.addr) {
+            put_range(w, d.addr, uint64_t{d.pages} * 4096);
+        } else {
+            w.put("range unknown, ", d.pages, " pages");
+        }
+        if (d.new_pfn) w.put(" pfn ", Hex{d.new_pfn});
+        w.put(" by ");
+        put_task(w, d.by_comm, d.by_pid);
+    }
+    static void details(const ReclaimStallData& d, const Event&, LineWriter& w) {
+        w.put(stall_kind_name(d.kind), ' ');
+        put_duration(w, d.duration_ns);
+        if (d.kind != PT_STALL_COMPACTION) w.put(", ", d.reclaimed, " pages reclaimed");
+    }
     static void details(const FaultAroundData& d, const Event&, LineWriter& w) {
         put_range(w, d.addr, d.len);
         w.put(" ino=", d.ino, " dev=", kernel_dev_string(d.dev));

@@ -30,6 +30,9 @@ uint64_t AddressSpace::unmap(uint64_t start, uint64_t end) {
     for (const MappingPiece& piece : mappings_.remove(start, end)) {
         if (piece.from_event()) untouched_unmapped_ += untouched_pages(piece);
     }
+    if (!away_.empty()) {
+        away_.erase(away_.lower_bound(geometry_.vpn(start)), away_.lower_bound(geometry_.vpn(end)));
+    }
     uint64_t resident = 0;
     pages_.erase_range(geometry_.vpn(start), geometry_.vpn(end),
                        [&](uint64_t, const PageRecord& rec) {
@@ -45,6 +48,11 @@ AddressSpace::Move AddressSpace::take(uint64_t from, uint64_t len, uint64_t to, 
     move.pieces = mappings_.overlapping(from, from + len);
     const uint64_t first = geometry_.vpn(from);
     move.records = pages_.extract_range(first, first + geometry_.vpn(len));
+    const auto away_end = away_.lower_bound(first + geometry_.vpn(len));
+    for (auto it = away_.lower_bound(first); it != away_end;) {
+        move.away.emplace_back(*it);
+        it = away_.erase(it);
+    }
     if (!keep_mapping) mappings_.remove(from, from + len);
     return move;
 }
@@ -58,6 +66,15 @@ void AddressSpace::put(const Move& move) {
     const uint64_t from_vpn = geometry_.vpn(move.from);
     const uint64_t to_vpn = geometry_.vpn(move.to);
     for (const auto& [vpn, rec] : move.records) pages_.get(vpn - from_vpn + to_vpn) = rec;
+    for (const auto& [vpn, since] : move.away) away_[vpn - from_vpn + to_vpn] = since;
+}
+
+std::optional<uint64_t> AddressSpace::take_away(uint64_t vpn) {
+    auto it = away_.find(vpn);
+    if (it == away_.end()) return std::nullopt;
+    const uint64_t since = it->second;
+    away_.erase(it);
+    return since;
 }
 
 std::vector<MappingPiece> AddressSpace::inherit(const AddressSpace& parent, uint64_t ts_ns) {
@@ -96,6 +113,7 @@ uint64_t AddressSpace::untouched_pages() const {
 void AddressSpace::clear() {
     mappings_.clear();
     pages_.clear();
+    away_.clear();
 }
 
 }  // namespace pagetrace

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -71,6 +73,7 @@ public:
         uint64_t to = 0;
         std::vector<MappingPiece> pieces;
         std::vector<std::pair<uint64_t, PageRecord>> records;  // (vpn, record)
+        std::vector<std::pair<uint64_t, uint64_t>> away;       // (vpn, since)
     };
     Move take(uint64_t from, uint64_t len, uint64_t to, bool keep_mapping);
     void put(const Move& move);
@@ -82,6 +85,12 @@ public:
     // Pages of mappings made by events (mmap, mremap, brk) never touched or
     // seen present: of those unmapped so far and of those mapped now.
     uint64_t untouched_pages() const;
+
+    // Pages the kernel took away (swapped out, evicted) and since when: set
+    // when it happens, taken back by the fault that returns the page (the
+    // time, if it was away), dropped with the page when it is unmapped.
+    void note_away(uint64_t vpn, uint64_t ts_ns) { away_[vpn] = ts_ns; }
+    std::optional<uint64_t> take_away(uint64_t vpn);
 
     // Notes the mapped total at ts in the series; true if it changed.
     bool note_mapped(uint64_t ts_ns) { return series_.note(ts_ns, mappings_.total_bytes()); }
@@ -96,6 +105,7 @@ private:
     PageTable pages_;
     kernel::PageGeometry geometry_;
     MappedSeries series_;
+    std::map<uint64_t, uint64_t> away_;  // vpn -> since
     uint64_t untouched_unmapped_ = 0;  // pages
 };
 

@@ -13,6 +13,8 @@ constexpr std::array<const char*, kPageEventKinds> kind_names(const std::variant
     std::array<const char*, kPageEventKinds> names{};
     ((names[static_cast<size_t>(Infos::kKind)] = Infos::kName), ...);
     names[static_cast<size_t>(TouchInfo::kFirstKind)] = TouchInfo::kFirstName;
+    names[static_cast<size_t>(TouchInfo::kSwapInKind)] = TouchInfo::kSwapInName;
+    names[static_cast<size_t>(TouchInfo::kRefaultKind)] = TouchInfo::kRefaultName;
     return names;
 }
 
@@ -79,6 +81,26 @@ const char* present_cause_name(PresentCause cause) {
     return "unknown";
 }
 
+const char* split_cause_name(SplitCause cause) {
+    switch (cause) {
+    case SplitCause::Munmap: return "munmap";
+    case SplitCause::Mprotect: return "mprotect";
+    case SplitCause::Mremap: return "mremap";
+    case SplitCause::Madvise: return "madvise";
+    }
+    return "unknown";
+}
+
+std::optional<uint64_t> frame_after(const PageEventData& data) {
+    if (const auto* p = std::get_if<PfnInfo>(&data)) return p->pfn;
+    if (const auto* m = std::get_if<MigratedInfo>(&data)) return m->new_pfn;
+    if (const auto* t = std::get_if<TouchInfo>(&data)) return t->pfn;
+    if (const auto* a = std::get_if<MappedAroundInfo>(&data)) return a->pfn;
+    if (const auto* k = std::get_if<MergedInfo>(&data)) return k->new_pfn;
+    if (const auto* c = std::get_if<CollapsedInfo>(&data)) return c->new_pfn;
+    return std::nullopt;
+}
+
 // ---------------------------------------------------------------- the fields of each kind
 
 // mmap rw- private|anonymous            (text)
@@ -108,6 +130,11 @@ void TouchInfo::write(EntryFields& out) const {
     if (since_mapped_ns) {
         out.json("since_mapped_ns", *since_mapped_ns);
         out.attach(", {} after mapping", Duration{*since_mapped_ns});
+    }
+    if (away_ns) {
+        out.json("away_ns", *away_ns);
+        out.attach(", {} after it was {}", Duration{*away_ns},
+                   cause == TouchCause::SwapIn ? "swapped out" : "evicted");
     }
     if (cow) out.field("cow", true, "copy-on-write");
     if (pfn) out.field("pfn", *pfn, "frame {:#x}", *pfn);
@@ -195,6 +222,62 @@ void NotPresentInfo::write(EntryFields& out) const {
 void MovedInfo::write(EntryFields& out) const {
     out.json("from", Hex{from});
     out.field("to", Hex{to}, "{:#x} -> {:#x}", from, to);
+}
+
+// 0x1234 order=0 by kswapd0/45 to swap 0:0x1c0
+void SwappedOutInfo::write(EntryFields& out) const {
+    out.field("pfn", pfn, "{:#x}", pfn);
+    out.json("order", order);
+    if (order) out.text("order={}", order);
+    out.json("by_pid", by_pid);
+    out.field("by_comm", by_comm, "by {}/{}", TaskName{by_comm}, by_pid);
+    if (swap_type && swap_offset) {
+        out.json("swap_type", *swap_type);
+        out.field("swap_offset", *swap_offset, "to swap {}:{:#x}", *swap_type, *swap_offset);
+    }
+}
+
+// 0x1234 inode 5678 on 8:1 by kswapd0/45
+void EvictedInfo::write(EntryFields& out) const {
+    out.field("pfn", pfn, "{:#x}", pfn);
+    out.json("ino", ino);
+    const std::string device = kernel_dev_string(dev);
+    out.field("dev", device, "inode {} on {}", ino, device);
+    out.json("order", order);
+    if (order) out.text("order={}", order);
+    out.json("by_pid", by_pid);
+    out.field("by_comm", by_comm, "by {}/{}", TaskName{by_comm}, by_pid);
+}
+
+// 0x1234 -> 0x5678 (shared, KSM) by ksmd/40
+void MergedInfo::write(EntryFields& out) const {
+    out.json("old_pfn", old_pfn);
+    if (old_pfn) {
+        out.field("new_pfn", new_pfn, "{:#x} -> {:#x} (shared, KSM)", *old_pfn, new_pfn);
+    } else {
+        out.field("new_pfn", new_pfn, "? -> {:#x} (shared, KSM)", new_pfn);
+    }
+    out.json("by_pid", by_pid);
+    out.field("by_comm", by_comm, "by {}/{}", TaskName{by_comm}, by_pid);
+}
+
+// 0x1234 -> 0x40005 order=9 in the huge page at 0x7f0000000000 by khugepaged/50
+void CollapsedInfo::write(EntryFields& out) const {
+    out.json("old_pfn", old_pfn);
+    out.json("new_pfn", new_pfn);
+    const std::string from = old_pfn ? fmt::format("{:#x}", *old_pfn) : "(none)";
+    const std::string to = new_pfn ? fmt::format("{:#x}", *new_pfn) : "?";
+    out.text("{} -> {}", from, to);
+    out.field("order", order, "order={}", order);
+    out.field("huge_addr", Hex{huge_addr}, "in the huge page at {:#x}", huge_addr);
+    out.json("by_pid", by_pid);
+    out.field("by_comm", by_comm, "by {}/{}", TaskName{by_comm}, by_pid);
+}
+
+// the huge page at 0x7f0000000000, by munmap
+void SplitInfo::write(EntryFields& out) const {
+    out.field("huge_addr", Hex{huge_addr}, "the huge page at {:#x}", huge_addr);
+    out.field("cause", split_cause_name(cause), "by {}", split_cause_name(cause));
 }
 
 // munmap

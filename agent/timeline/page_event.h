@@ -42,11 +42,19 @@ enum class PageEventKind : uint8_t {
     Unmapped,    // it left the address space
     Gap,         // events were lost while the page was alive: the history may miss some
     MappedAround,  // a file fault on a neighbour mapped it too (fault-around)
+    SwappedOut,  // reclaim wrote it to swap and took its frame
+    SwappedIn,   // the fault that brought it back from swap (or the swap cache)
+    Evicted,     // its file page was dropped from the page cache
+    Refault,     // the fault that read an evicted file page back
+    Merged,      // KSM merged it into a shared frame
+    Collapsed,   // khugepaged or MADV_COLLAPSE put it in a huge page
+    Split,       // the huge page it was part of was split into small pages
 };
-inline constexpr size_t kPageEventKinds = static_cast<size_t>(PageEventKind::MappedAround) + 1;
+inline constexpr size_t kPageEventKinds = static_cast<size_t>(PageEventKind::Split) + 1;
 
 // "mapped", "first_touch", "touch", "pfn", "migrated", "tlb_flush", "discarded",
-// "not_present", "moved", "unmapped", "gap"
+// "not_present", "moved", "unmapped", "gap", "mapped_around", "swapped_out",
+// "swapped_in", "evicted", "refault", "merged", "collapsed", "split"
 const char* page_event_kind_name(PageEventKind kind);
 
 // How a mapping came to be.
@@ -93,13 +101,29 @@ struct MappedInfo {
     void write(EntryFields& out) const;
 };
 
-// A fault: first_touch when `first`, touch otherwise.
+// What a fault did besides mapping a page: nothing more (a touch), or bring
+// back what the kernel had taken.
+enum class TouchCause : uint8_t {
+    Fault,
+    SwapIn,   // the page was in swap: a major fault, or a minor one from the swap cache
+    Refault,  // its file page had been evicted from the page cache
+};
+
+// A fault: swapped_in or refault by its cause, else first_touch when
+// `first`, touch otherwise.
 struct TouchInfo {
     static constexpr PageEventKind kKind = PageEventKind::Touch;
     static constexpr const char* kName = "touch";
     static constexpr PageEventKind kFirstKind = PageEventKind::FirstTouch;
     static constexpr const char* kFirstName = "first_touch";
+    static constexpr PageEventKind kSwapInKind = PageEventKind::SwappedIn;
+    static constexpr const char* kSwapInName = "swapped_in";
+    static constexpr PageEventKind kRefaultKind = PageEventKind::Refault;
+    static constexpr const char* kRefaultName = "refault";
     bool first = false;  // first_touch rather than touch
+    TouchCause cause = TouchCause::Fault;
+    // swapped_in: since its swap-out; refault: since its eviction.
+    std::optional<uint64_t> away_ns;
     Access access = Access::Unknown;
     FaultMode mode = FaultMode::User;
     FaultOutcome outcome = FaultOutcome::Unknown;
@@ -118,7 +142,11 @@ struct TouchInfo {
     // For the other subpages of a huge page: the address of the fault that
     // mapped it (access, ip and latency are that fault's).
     std::optional<uint64_t> fault_addr;
-    PageEventKind kind() const { return first ? kFirstKind : kKind; }
+    PageEventKind kind() const {
+        if (cause == TouchCause::SwapIn) return kSwapInKind;
+        if (cause == TouchCause::Refault) return kRefaultKind;
+        return first ? kFirstKind : kKind;
+    }
     void write(EntryFields& out) const;
 };
 
@@ -222,9 +250,80 @@ struct MappedAroundInfo {
     void write(EntryFields& out) const;
 };
 
+// Reclaim wrote the page to swap (kswapd, direct or memcg reclaim,
+// MADV_PAGEOUT) and freed its frame; the swap slot once a snapshot saw it.
+struct SwappedOutInfo {
+    static constexpr PageEventKind kKind = PageEventKind::SwappedOut;
+    static constexpr const char* kName = "swapped_out";
+    uint64_t pfn = 0;  // the frame it left
+    uint32_t order = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+    std::optional<uint32_t> swap_type;  // the swap area (its index in /proc/swaps)
+    std::optional<uint64_t> swap_offset;
+    void write(EntryFields& out) const;
+};
+
+// Its file page was dropped from the page cache (reclaim, truncation, ...).
+struct EvictedInfo {
+    static constexpr PageEventKind kKind = PageEventKind::Evicted;
+    static constexpr const char* kName = "evicted";
+    uint64_t pfn = 0;
+    uint64_t ino = 0;
+    uint32_t dev = 0;  // kernel dev_t encoding
+    uint32_t order = 0;
+    uint32_t by_pid = 0;
+    std::string by_comm;
+    void write(EntryFields& out) const;
+};
+
+// KSM merged the page into a frame shared with pages of equal content; the
+// next write copies it out again (a copy-on-write touch).
+struct MergedInfo {
+    static constexpr PageEventKind kKind = PageEventKind::Merged;
+    static constexpr const char* kName = "merged";
+    std::optional<uint64_t> old_pfn;  // nullopt: neither the event nor the timeline knew it
+    uint64_t new_pfn = 0;  // the KSM frame (== old_pfn: the page became the KSM page)
+    uint32_t by_pid = 0;
+    std::string by_comm;
+    void write(EntryFields& out) const;
+};
+
+// khugepaged or MADV_COLLAPSE copied the small pages of an aligned range into
+// one huge page: this page is subpage new_pfn - head of it.
+struct CollapsedInfo {
+    static constexpr PageEventKind kKind = PageEventKind::Collapsed;
+    static constexpr const char* kName = "collapsed";
+    std::optional<uint64_t> old_pfn;  // nullopt: the page had no frame (filled with zeros)
+    std::optional<uint64_t> new_pfn;  // from the snapshot after it; nullopt until then
+    uint32_t order = 0;
+    uint64_t huge_addr = 0;  // the huge page's first address
+    uint32_t by_pid = 0;
+    std::string by_comm;
+    void write(EntryFields& out) const;
+};
+
+// What split a huge page.
+enum class SplitCause : uint8_t { Munmap, Mprotect, Mremap, Madvise };
+const char* split_cause_name(SplitCause cause);  // "munmap", "mprotect", "mremap", "madvise"
+
+// Part of the huge page was unmapped, protected differently, moved or
+// discarded: the kernel maps the rest with small pages (same frames).
+struct SplitInfo {
+    static constexpr PageEventKind kKind = PageEventKind::Split;
+    static constexpr const char* kName = "split";
+    uint64_t huge_addr = 0;
+    SplitCause cause = SplitCause::Munmap;
+    void write(EntryFields& out) const;
+};
+
 using PageEventData = std::variant<MappedInfo, TouchInfo, PfnInfo, MigratedInfo, TlbFlushInfo,
                                    DiscardedInfo, NotPresentInfo, MovedInfo, UnmappedInfo, GapInfo,
-                                   MappedAroundInfo>;
+                                   MappedAroundInfo, SwappedOutInfo, EvictedInfo, MergedInfo,
+                                   CollapsedInfo, SplitInfo>;
+
+// The frame an entry says the page has from then on, if it says one.
+std::optional<uint64_t> frame_after(const PageEventData& data);
 
 // The kind of an entry: its Info's kKind, or what its kind() chooses.
 template <typename Info>

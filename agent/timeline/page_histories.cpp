@@ -33,10 +33,7 @@ void PageHistories::History::add(uint64_t ts_ns, PageEventData data) {
         events.insert(at, {ts_ns, std::move(data)});
         return;
     }
-    if (const auto* p = std::get_if<PfnInfo>(&data); p && p->pfn) last_pfn = p->pfn;
-    if (const auto* m = std::get_if<MigratedInfo>(&data)) last_pfn = m->new_pfn;
-    if (const auto* t = std::get_if<TouchInfo>(&data); t && t->pfn) last_pfn = t->pfn;
-    if (const auto* a = std::get_if<MappedAroundInfo>(&data); a && a->pfn) last_pfn = a->pfn;
+    if (const auto pfn = frame_after(data)) last_pfn = pfn;
     alive = !std::holds_alternative<UnmappedInfo>(data);
     events.push_back({ts_ns, std::move(data)});
 }

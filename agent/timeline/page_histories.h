@@ -83,8 +83,12 @@ public:
         for (auto e = events.rbegin(); e != events.rend(); ++e) {
             if (auto* info = std::get_if<Info>(&e->data)) {
                 f(*info);
-                if constexpr (std::is_same_v<Info, TouchInfo>) {
-                    if (info->pfn) it->second.last_pfn = info->pfn;
+                // The newest entry that says a frame says the page's frame now.
+                for (auto n = events.rbegin(); n != events.rend(); ++n) {
+                    if (const auto pfn = frame_after(n->data)) {
+                        it->second.last_pfn = pfn;
+                        break;
+                    }
                 }
                 return;
             }

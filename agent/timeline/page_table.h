@@ -16,8 +16,16 @@
 namespace pagetrace {
 
 struct PageRecord {
-    static constexpr uint64_t kPfnMask = (uint64_t{1} << 55) - 1;
+    // Frame numbers have at most 52 bits (4 PiB of 4 KiB pages); flags are above.
+    static constexpr uint64_t kPfnMask = (uint64_t{1} << 52) - 1;
     // Flags, in the bits above the frame number.
+    // Reclaim wrote it to swap (swap_out); its next fault is a swap-in.
+    static constexpr uint64_t kSwappedOut = uint64_t{1} << 52;
+    // Dropped from the page cache (evict); its next fault is a refault.
+    static constexpr uint64_t kEvicted = uint64_t{1} << 53;
+    // Part of a range khugepaged or MADV_COLLAPSE replaced with a huge page,
+    // waiting for a snapshot to say its new frame.
+    static constexpr uint64_t kCollapsing = uint64_t{1} << 54;
     static constexpr uint64_t kPfnKnown = uint64_t{1} << 55;
     static constexpr uint64_t kResident = uint64_t{1} << 56;    // believed present now
     static constexpr uint64_t kTouched = uint64_t{1} << 57;     // faulted since mapped

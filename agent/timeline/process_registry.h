@@ -34,6 +34,10 @@ struct TracedProcess {
     ProcessSummary summary;
     AddressSpace space;
     LatencyHistogram first_touch_latency;  // mmap (or mremap/brk growth) to first fault
+    LatencyHistogram swapped_time;         // swap-out to swap-in
+    // Pages a snapshot found gone with no event that took them (yet): a
+    // swap_out or evict that trails the snapshot explains them.
+    std::unordered_set<uint64_t> gone_unannounced;
     std::unordered_set<uint64_t> huge_pages;  // first vpn of each huge page counted
     // The latest fault-arounds (at most kRecentFaultArounds): a large folio in
     // the page cache is mapped whole, beyond the range the kernel reports.

@@ -54,6 +54,14 @@ struct FaultCounts {
     std::optional<uint64_t> without_exception;
 };
 
+// The time threads of a process spent stalled, of one kind (PT_STALL_*).
+struct StallTotals {
+    uint64_t count = 0;
+    uint64_t total_ns = 0;
+    uint64_t max_ns = 0;
+    uint64_t reclaimed_pages = 0;  // direct and memcg reclaim
+};
+
 struct ProcessSummary {
     uint32_t pid = 0;
     std::optional<uint64_t> start_ns;  // known from its fork or exit event
@@ -97,6 +105,22 @@ struct ProcessSummary {
     // how many, and their bytes.
     uint64_t huge_pages = 0;
     uint64_t huge_page_bytes = 0;
+
+    // Huge pages khugepaged or MADV_COLLAPSE made of small pages (collapse
+    // events), the small pages they replaced, and huge pages seen split.
+    uint64_t collapses = 0;
+    uint64_t collapsed_pages = 0;
+    uint64_t huge_page_splits = 0;
+
+    // What reclaim and KSM took or changed, and what it cost.
+    uint64_t swapped_out_pages = 0;  // swap_out events
+    uint64_t swapped_in_pages = 0;   // faults on swapped-out pages
+    // Swap-out to swap-in of the pages that came back; derived from a histogram.
+    LatencySummary time_swapped_ns;
+    uint64_t evicted_pages = 0;  // evict events
+    uint64_t refaults = 0;       // faults on evicted pages
+    uint64_t ksm_merged_pages = 0;
+    std::map<uint32_t, StallTotals> stalls_by_kind;  // PT_STALL_* -> totals
 
     uint64_t migrations = 0;      // migrate events
     uint64_t migrated_pages = 0;  // pages they moved (a 2 MiB THP is 512)

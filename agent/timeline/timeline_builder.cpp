@@ -79,6 +79,17 @@ void TimelineBuilder::on(const Event& event, const FaultData& d) {
             proc.first_touch_latency.add(*touch.since_mapped_ns);
         }
     }
+    // The page the kernel had taken comes back.
+    if (rec.has(PageRecord::kSwappedOut | PageRecord::kEvicted)) {
+        const bool swapped = rec.has(PageRecord::kSwappedOut);
+        touch.cause = swapped ? TouchCause::SwapIn : TouchCause::Refault;
+        if (const auto since = proc.space.take_away(vpn); since && event.ts_ns >= *since) {
+            touch.away_ns = event.ts_ns - *since;
+            if (swapped) proc.swapped_time.add(*touch.away_ns);
+        }
+        ++(swapped ? s.swapped_in_pages : s.refaults);
+        rec.clear(PageRecord::kSwappedOut | PageRecord::kEvicted);
+    }
     if (!rec.has(PageRecord::kResident)) proc.set_resident(rec);
     // A write on a frame shared since fork, or on the zero page: copy-on-write.
     if (d.access == Access::Write && rec.has(PageRecord::kShared)) {
@@ -128,6 +139,8 @@ void TimelineBuilder::on(const Event& event, const MadviseData& d) {
         return;
     }
     if (!kernel::madvise_discards(d.advice)) return;
+    note_splits(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len), event.ts_ns,
+                SplitCause::Madvise);
     const uint64_t first = geometry_.vpn(geometry_.down(d.addr));
     const uint64_t end = geometry_.vpn(geometry_.range_end(d.addr, d.len));
     proc.space.pages().for_each(first, end, [&](uint64_t vpn, PageRecord& rec) {
@@ -147,8 +160,24 @@ void TimelineBuilder::on(const Event& event, const TlbFlushData& d) {
     // Only ranged flushes go into histories: full flushes (every context
     // switch) would drown them. They are counted in the summary.
     if (!histories_.enabled() || d.end <= d.start) return;
-    const uint64_t first = geometry_.vpn(d.start);
-    const uint64_t end = geometry_.vpn(geometry_.up(d.end));
+    uint64_t first = geometry_.vpn(d.start);
+    uint64_t end = geometry_.vpn(geometry_.up(d.end));
+    // Fewer pages than the range of the call it came in: the kernel flushed
+    // the span of the pages it unmapped (munmap, madvise), which is the span
+    // of the resident ones when its length says so; otherwise which pages
+    // is not known (reclaim flushes page by page during MADV_PAGEOUT).
+    if (d.pages != PT_TLB_FLUSH_ALL && d.pages < end - first) {
+        std::optional<uint64_t> lo;
+        uint64_t hi = 0;
+        proc->space.pages().for_each(first, end, [&](uint64_t vpn, PageRecord& rec) {
+            if (!rec.has(PageRecord::kResident)) return;
+            if (!lo) lo = vpn;
+            hi = vpn + 1;
+        });
+        if (!lo || hi - *lo != d.pages) return;
+        first = *lo;
+        end = hi;
+    }
     histories_.flushed(*proc, first, end, event.ts_ns,
                        TlbFlushInfo{d.pages, d.start, d.end, d.reason});
 }
@@ -194,8 +223,15 @@ void TimelineBuilder::on(const Event& event, const MigrateBatchData& d) {
     }
 }
 
-void TimelineBuilder::on(const Event& event, const MprotectData&) {
-    processes_.of(event);  // mprotect changes no page's history
+void TimelineBuilder::on(const Event& event, const MprotectData& d) {
+    TracedProcess& proc = processes_.of(event);
+    if (d.err != 0 || d.len == 0) return;
+    // A protection that ends inside a huge page splits it; frames stay.
+    const uint64_t start = geometry_.down(d.addr);
+    const uint64_t end = geometry_.range_end(d.addr, d.len);
+    const MappingPiece* piece = proc.space.mappings().find(start);
+    if (piece && piece->prot == d.prot && piece->end >= end) return;  // nothing changes
+    note_splits(proc, start, end, event.ts_ns, SplitCause::Mprotect);
 }
 
 void TimelineBuilder::on(const Event& event, const LostData& d) {
@@ -217,6 +253,9 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
                                        latency.percentile(90), latency.percentile(99),
                                        latency.max()};
         s.untouched_bytes = p->space.untouched_pages() * geometry_.size();
+        const LatencyHistogram& swapped = p->swapped_time;
+        s.time_swapped_ns = {swapped.count(), swapped.percentile(50), swapped.percentile(90),
+                             swapped.percentile(99), swapped.max()};
         FaultCounts& f = s.faults;
         if (f.kernel_minor && f.kernel_major && f.kernel_before_tracing) {
             const uint64_t kernel = *f.kernel_minor + *f.kernel_major;
@@ -287,6 +326,7 @@ TimelineStats TimelineBuilder::stats() const {
     s.snapshots = snapshots_;
     s.processes = processes_.all().size();
     s.orphan_events = processes_.orphan_events();
+    s.stale_frame_events = stale_frame_events_;
     s.tracked_pages = usage_.pages;
     s.page_bytes = usage_.bytes;
     s.tracked_pages_peak = peak_pages_;

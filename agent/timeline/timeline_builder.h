@@ -78,6 +78,10 @@ struct TimelineStats {
     uint64_t snapshots = 0;
     uint64_t processes = 0;       // instances
     uint64_t orphan_events = 0;   // migrations/flushes for a process that had exited
+    // swap_out/evict/ksm_merge events for a page that had left the frame
+    // they name (the agent's frame index trailed), or that the timeline
+    // does not have mapped: ignored.
+    uint64_t stale_frame_events = 0;
     uint64_t tracked_pages = 0;   // page records held now
     uint64_t page_bytes = 0;      // their memory, as the page tables estimate it
     uint64_t tracked_pages_peak = 0;
@@ -139,6 +143,17 @@ private:
     void on(const Event& event, const ExecData& d);
     void on(const Event& event, const ExitData& d);
     void on(const Event& event, const FaultAroundData& d);
+    // What the kernel takes or changes (timeline_reclaim.cpp).
+    void on(const Event& event, const SwapOutData& d);
+    void on(const Event& event, const EvictData& d);
+    void on(const Event& event, const KsmMergeData& d);
+    void on(const Event& event, const CollapseData& d);
+    void on(const Event& event, const ReclaimStallData& d);
+    PageRecord* page_of_frame(TracedProcess& proc, uint64_t addr, uint64_t pfn);
+    void explain_gone(TracedProcess& proc, uint64_t vpn);
+    bool finish_collapse(TracedProcess& proc, const HugePage& huge);
+    void note_splits(TracedProcess& proc, uint64_t start, uint64_t end, uint64_t ts,
+                     SplitCause cause);
 
     // Snapshots (timeline_snapshots.cpp).
     void reconcile_mappings(TracedProcess& proc, const PagemapSnapshot& snap);
@@ -175,6 +190,7 @@ private:
     uint64_t peak_bytes_ = 0;
     uint64_t events_ = 0;
     uint64_t snapshots_ = 0;
+    uint64_t stale_frame_events_ = 0;
     std::pair<uint64_t, uint64_t> exec_stack_{0, 0};  // of the exec snapshot being read
 };
 

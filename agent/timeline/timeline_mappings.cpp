@@ -30,6 +30,11 @@ void TimelineBuilder::unmap_range(TracedProcess& proc, uint64_t start, uint64_t 
     std::erase_if(proc.huge_pages, [&](uint64_t vpn) {
         return vpn >= geometry_.vpn(start) && vpn < geometry_.vpn(end);
     });
+    if (!proc.gone_unannounced.empty()) {
+        std::erase_if(proc.gone_unannounced, [&](uint64_t vpn) {
+            return vpn >= geometry_.vpn(start) && vpn < geometry_.vpn(end);
+        });
+    }
 }
 
 void TimelineBuilder::on(const Event& event, const MmapData& d) {
@@ -60,8 +65,10 @@ void TimelineBuilder::on(const Event& event, const MmapData& d) {
 void TimelineBuilder::on(const Event& event, const MunmapData& d) {
     TracedProcess& proc = processes_.of(event);
     if (d.err != 0 || d.len == 0) return;
-    unmap_range(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len), event.ts_ns,
-                UnmapCause::Munmap);
+    const uint64_t start = geometry_.down(d.addr);
+    const uint64_t end = geometry_.range_end(d.addr, d.len);
+    note_splits(proc, start, end, event.ts_ns, SplitCause::Munmap);
+    unmap_range(proc, start, end, event.ts_ns, UnmapCause::Munmap);
     proc.note_mapped(event.ts_ns);
 }
 
@@ -75,6 +82,11 @@ void TimelineBuilder::on(const Event& event, const MremapData& d) {
     const uint64_t new_addr = g.down(d.new_addr);
     const uint64_t new_len = g.range_end(d.new_addr, d.new_len) - new_addr;
     if (new_len == 0) return;
+    if (old_len && (new_addr != old_addr || new_len < old_len)) {
+        // What leaves the old range splits a huge page it cuts through.
+        const uint64_t cut = new_addr == old_addr ? old_addr + new_len : old_addr;
+        note_splits(proc, cut, old_addr + old_len, ts, SplitCause::Mremap);
+    }
 
     MappingPiece like;  // what grown parts inherit
     if (const MappingPiece* src = proc.space.mappings().find(old_addr)) like = *src;

@@ -159,8 +159,28 @@ void append_summary_json(std::string& out, const ProcessSummary& s) {
     json_optional(out, "without_exception", s.faults.without_exception);
     json_u64(out, "cow", s.cow_faults);
     out += '}';
-    fmt::format_to(it, R"(,"huge_pages":{{"count":{},"bytes":{}}})", s.huge_pages,
-                   s.huge_page_bytes);
+    fmt::format_to(it,
+                   R"(,"huge_pages":{{"count":{},"bytes":{},"collapses":{},"collapsed_pages":{},)"
+                   R"("splits":{}}})",
+                   s.huge_pages, s.huge_page_bytes, s.collapses, s.collapsed_pages,
+                   s.huge_page_splits);
+    const LatencySummary& swapped = s.time_swapped_ns;
+    fmt::format_to(it,
+                   R"(,"swap":{{"out_pages":{},"in_pages":{},"time_swapped_ns":{{"count":{},)"
+                   R"("p50":{},"p90":{},"p99":{},"max":{}}}}})",
+                   s.swapped_out_pages, s.swapped_in_pages, swapped.count, swapped.p50,
+                   swapped.p90, swapped.p99, swapped.max);
+    fmt::format_to(it, R"(,"evictions":{{"pages":{},"refaults":{}}})", s.evicted_pages, s.refaults);
+    json_u64(out, "ksm_merged_pages", s.ksm_merged_pages);
+    out += R"(,"stalls":{)";
+    for (uint32_t kind = PT_STALL_DIRECT; kind <= PT_STALL_COMPACTION; ++kind) {
+        const auto found = s.stalls_by_kind.find(kind);
+        const StallTotals t = found != s.stalls_by_kind.end() ? found->second : StallTotals{};
+        fmt::format_to(it, R"({}"{}":{{"count":{},"total_ns":{},"max_ns":{},"reclaimed_pages":{}}})",
+                       kind == PT_STALL_DIRECT ? "" : ",", stall_kind_name(kind), t.count,
+                       t.total_ns, t.max_ns, t.reclaimed_pages);
+    }
+    out += '}';
     const LatencySummary& l = s.first_touch_after_mmap_ns;
     fmt::format_to(it, R"(,"first_touch_after_mmap_ns":{{"count":{},"p50":{},"p90":{},"p99":{},"max":{}}})",
                    l.count, l.p50, l.p90, l.p99, l.max);
@@ -236,8 +256,37 @@ void append_summary_text(std::string& out, const ProcessSummary& s, uint64_t bas
         }
         row("", kernel);
     }
-    if (s.huge_pages) {
-        row("huge pages", fmt::format("{} ({})", s.huge_pages, human_size(s.huge_page_bytes)));
+    if (s.huge_pages || s.collapses || s.huge_page_splits) {
+        std::string huge = fmt::format("{} ({})", s.huge_pages, human_size(s.huge_page_bytes));
+        if (s.collapses) {
+            huge += fmt::format("; {} collapsed from {} small pages", s.collapses, s.collapsed_pages);
+        }
+        if (s.huge_page_splits) huge += fmt::format("; {} split", s.huge_page_splits);
+        row("huge pages", huge);
+    }
+    if (s.swapped_out_pages || s.swapped_in_pages) {
+        std::string swap = fmt::format("{} pages out, {} back in", s.swapped_out_pages,
+                                       s.swapped_in_pages);
+        const LatencySummary& t = s.time_swapped_ns;
+        if (t.count) {
+            swap += fmt::format("; time in swap p50 {}, max {}", timeline_duration_text(t.p50),
+                                timeline_duration_text(t.max));
+        }
+        row("swap", swap);
+    }
+    if (s.evicted_pages || s.refaults) {
+        row("evicted", fmt::format("{} file pages, {} refaults", s.evicted_pages, s.refaults));
+    }
+    if (s.ksm_merged_pages) row("ksm", fmt::format("{} pages merged", s.ksm_merged_pages));
+    if (!s.stalls_by_kind.empty()) {
+        std::string stalls;
+        for (const auto& [kind, t] : s.stalls_by_kind) {
+            if (!stalls.empty()) stalls += "; ";
+            stalls += fmt::format("{} {}: {} total, max {}", stall_kind_name(kind), t.count,
+                                  timeline_duration_text(t.total_ns), timeline_duration_text(t.max_ns));
+            if (kind != PT_STALL_COMPACTION) stalls += fmt::format(", {} pages reclaimed", t.reclaimed_pages);
+        }
+        row("stalls", stalls);
     }
     if (s.mapped_around || s.fault_arounds || s.populated_pages || s.exec_pages ||
         s.inherited_pages || s.zero_page_pages) {
@@ -347,6 +396,10 @@ std::string format_timeline_stats(const TimelineStats& s) {
     if (s.histories_dropped) out += fmt::format(", {} not kept (limit reached)", s.histories_dropped);
     if (s.gaps) out += fmt::format("; {} gaps, {} events lost", s.gaps, s.lost_events);
     if (s.orphan_events) out += fmt::format("; {} events for exited processes ignored", s.orphan_events);
+    if (s.stale_frame_events) {
+        out += fmt::format("; {} reclaim/KSM events for frames their page had left ignored",
+                           s.stale_frame_events);
+    }
     return out;
 }
 

@@ -59,6 +59,12 @@ void TimelineBuilder::add_snapshot(const PagemapSnapshot& snap) {
             PageRecord* rec = pages.find(vpn);
             if (rec && rec->has(PageRecord::kResident)) {
                 observe_gone(*proc, snap.ts_ns, vpn, *rec, true, snap.kind);
+            } else if (rec && rec->has(PageRecord::kSwappedOut)) {
+                // Where it went: the swap slot.
+                histories_.amend_last<SwappedOutInfo>(*proc, vpn, [&](SwappedOutInfo& out) {
+                    out.swap_type = page.entry.swap_type();
+                    out.swap_offset = page.entry.swap_offset();
+                });
             }
         }
         // A special swap entry is a page under migration: its migrate event tells.
@@ -228,6 +234,7 @@ void TimelineBuilder::observe_huge_page(TracedProcess& proc, const PagemapSnapsh
         s.huge_page_bytes += count * geometry_.size();
     }
     if (huge.zero || !snap.pfns_visible) return;  // read faults: the zero page, no frames
+    if (finish_collapse(proc, huge)) return;
     PageTable& pages = proc.space.pages();
     // The fault that mapped it: the earliest touch in the block.
     std::optional<uint64_t> fault_vpn;
@@ -303,6 +310,11 @@ void TimelineBuilder::observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vp
     proc.clear_resident(rec);
     rec.set(PageRecord::kPfnStale);
     ++proc.summary.not_present;
+    proc.gone_unannounced.insert(vpn);
+    if (swapped) {  // its next fault brings it back from swap
+        rec.set(PageRecord::kSwappedOut);
+        proc.space.note_away(vpn, ts);
+    }
     histories_.record(proc, vpn, ts, NotPresentInfo{swapped, source});
 }
 

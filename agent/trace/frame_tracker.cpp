@@ -54,6 +54,22 @@ void FrameTracker::on_event(const Event& event, std::span<const std::byte>) {
     } else if (std::holds_alternative<ExecData>(event.data) ||
                std::holds_alternative<ExitData>(event.data)) {
         forget_process(pid);
+    } else if (const auto* d = std::get_if<SwapOutData>(&event.data)) {
+        // The frame is free again; a lookup tells the swap slot (or the new
+        // frame, if the page came back meanwhile).
+        forget_frame(pid, d->addr, d->pfn);
+        look_up(pid, pages_.vpn(d->addr), 1);
+    } else if (const auto* d = std::get_if<EvictData>(&event.data)) {
+        forget_frame(pid, d->addr, d->pfn);
+    } else if (const auto* d = std::get_if<KsmMergeData>(&event.data)) {
+        // The page left its frame for the shared KSM one, whose index entry
+        // (if any) stays its first owner's.
+        auto it = frames_.find(pid);
+        const uint64_t old = it != frames_.end() ? it->second.get(pages_.vpn(d->addr)) : 0;
+        if (old && old != d->new_pfn) forget_frame(pid, d->addr, old);
+    } else if (const auto* d = std::get_if<CollapseData>(&event.data)) {
+        // New frames for the whole range: looked up like faulted pages.
+        if (d->addr && d->pages) look_up(pid, pages_.vpn(d->addr), d->pages);
     } else if (const auto* d = std::get_if<MigrateData>(&event.data)) {
         // The kernel side already moved its entry; follow it here.
         auto it = frames_.find(pid);
@@ -206,6 +222,12 @@ void FrameTracker::forget_range(pid_t pid, uint64_t start, uint64_t len) {
     // looked up, pagemap says the page is gone. (Scrubbing here made a
     // workload that discards pages one madvise at a time quadratic.)
     flush_index_updates();
+}
+
+void FrameTracker::forget_frame(pid_t pid, uint64_t addr, uint64_t pfn) {
+    auto it = frames_.find(pid);
+    if (it == frames_.end() || it->second.get(pages_.vpn(addr)) != pfn) return;
+    forget_range(pid, pages_.down(addr), pages_.size());
 }
 
 void FrameTracker::move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,

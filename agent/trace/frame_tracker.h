@@ -1,6 +1,7 @@
-// The frame index that attributes migrations: which physical frame backs each
-// page a traced process has touched. A sink of the live stream: faults say
-// which pages to look up; munmap, madvise, mremap, MAP_FIXED mmap, exec and
+// The frame index that attributes migrations, swap-outs and evictions: which
+// physical frame backs each page a traced process has touched. A sink of the
+// live stream: faults (and collapses) say which pages to look up; munmap,
+// madvise, mremap, MAP_FIXED mmap, swap-out, eviction, KSM merges, exec and
 // exit say which entries to drop or move; full snapshots seed it. Faulted
 // pages are read from pagemap in batches shortly after their faults (pages
 // unmapped meanwhile cost nothing), and each batch can be handed on as a
@@ -76,6 +77,8 @@ private:
     void index_pages(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries);
     void index_one(pid_t pid, uint64_t page, uint64_t pfn);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);
+    // Drops the entry of the page at addr if it is still pfn.
+    void forget_frame(pid_t pid, uint64_t addr, uint64_t pfn);
     void forget_process(pid_t pid);
     void move_range(pid_t pid, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
                     uint64_t new_len);

@@ -21,6 +21,7 @@
  * 3: exit and exec records end with the process's own fault counters
  *    (min_flt, maj_flt); fault_around records. Records of version 2 are still
  *    read: exit records of 56 bytes and exec records of 296 have no counters.
+ *    Also new in 3: swap_out, evict, ksm_merge, collapse, reclaim_stall.
  */
 #define PT_ABI_VERSION 3
 
@@ -43,7 +44,12 @@
 #define PT_EV_MIGRATE 13
 #define PT_EV_MIGRATE_BATCH 14
 #define PT_EV_FAULT_AROUND 15
-#define PT_EV_TYPE_MAX 15
+#define PT_EV_SWAP_OUT 16
+#define PT_EV_EVICT 17
+#define PT_EV_KSM_MERGE 18
+#define PT_EV_COLLAPSE 19
+#define PT_EV_RECLAIM_STALL 20
+#define PT_EV_TYPE_MAX 20
 
 /* pt_fault_event.access */
 #define PT_ACCESS_READ 0
@@ -90,6 +96,11 @@
 #define PT_MIGRATE_SYNC 2
 #define PT_MIGRATE_SYNC_NO_COPY 3
 #define PT_MIGRATE_UNKNOWN_MODE 255
+
+/* pt_reclaim_stall_event.kind */
+#define PT_STALL_DIRECT 0     /* direct reclaim: the allocation had to free memory itself */
+#define PT_STALL_MEMCG 1      /* the memory cgroup's limit: reclaim within it */
+#define PT_STALL_COMPACTION 2 /* direct compaction: the allocation had to make contiguous memory */
 
 /* Values of the BPF "pt_targets" map (key: tgid). */
 #define PT_TARGET_ACTIVE 1
@@ -292,6 +303,77 @@ struct pt_fault_around_event {
 	__u32 reserved;
 };
 
+/*
+ * A page of a traced process written to swap by reclaim (kswapd, direct or
+ * memcg reclaim, MADV_PAGEOUT): attributed through the frame index, like a
+ * migration. hdr.tgid is the owner, hdr.tid 0; by_* name the task that did it.
+ */
+struct pt_swap_out_event {
+	struct pt_event_header hdr;
+	__u64 addr;  /* the page's virtual address in the owner */
+	__u64 pfn;   /* the frame it left */
+	__u32 order; /* of the folio (0 when the kernel's event does not say) */
+	__u32 by_pid;
+	char by_comm[PT_COMM_LEN];
+};
+
+/* A file page a traced process had mapped dropped from the page cache. */
+struct pt_evict_event {
+	struct pt_event_header hdr;
+	__u64 addr;
+	__u64 pfn;
+	__u64 ino;
+	__u32 dev;   /* kernel dev_t encoding */
+	__u32 order;
+	__u32 by_pid;
+	__u32 reserved;
+	char by_comm[PT_COMM_LEN];
+};
+
+/*
+ * KSM merged a page of a traced process into a shared (KSM) frame. old_pfn is
+ * 0 when the kernel's event does not say (merging into an existing KSM page:
+ * the timeline knows the page's frame); a page that became a KSM page itself
+ * keeps its frame (old_pfn == new_pfn).
+ */
+struct pt_ksm_merge_event {
+	struct pt_event_header hdr;
+	__u64 addr;
+	__u64 old_pfn;
+	__u64 new_pfn;
+	__u32 by_pid;
+	__u32 reserved;
+	char by_comm[PT_COMM_LEN];
+};
+
+/*
+ * khugepaged or MADV_COLLAPSE replaced the small pages of an aligned range of
+ * a traced process with one huge page. new_pfn is 0 when the kernel's event
+ * does not say (then the next snapshot of the range tells).
+ */
+struct pt_collapse_event {
+	struct pt_event_header hdr;
+	__u64 addr;    /* first page of the range (0: not known) */
+	__u64 new_pfn;
+	__u32 pages;   /* base pages in the huge page */
+	__s32 status;  /* the kernel's scan result (1: succeeded) */
+	__u32 by_pid;
+	__u32 reserved;
+	char by_comm[PT_COMM_LEN];
+};
+
+/*
+ * A traced thread stalled in reclaim or compaction to get memory: hdr.ts_ns is
+ * when it began.
+ */
+struct pt_reclaim_stall_event {
+	struct pt_event_header hdr;
+	__u64 duration_ns;
+	__u64 reclaimed; /* pages reclaimed (reclaim stalls) */
+	__u32 kind;      /* PT_STALL_* */
+	__u32 reserved;
+};
+
 /* Events the kernel side could not store: the ring buffer was full. */
 struct pt_lost_event {
 	struct pt_event_header hdr;
@@ -404,6 +486,21 @@ static_assert(offsetof(struct pt_migrate_batch_event, reason) == 72, "ABI");
 static_assert(offsetof(struct pt_migrate_batch_event, by_pid) == 80, "ABI");
 static_assert(offsetof(struct pt_migrate_batch_event, traced_pages) == 84, "ABI");
 static_assert(offsetof(struct pt_migrate_batch_event, by_comm) == 88, "ABI");
+
+static_assert(sizeof(struct pt_swap_out_event) == 80, "ABI: swap_out size");
+static_assert(offsetof(struct pt_swap_out_event, pfn) == 48, "ABI");
+static_assert(offsetof(struct pt_swap_out_event, by_comm) == 64, "ABI");
+static_assert(sizeof(struct pt_evict_event) == 96, "ABI: evict size");
+static_assert(offsetof(struct pt_evict_event, ino) == 56, "ABI");
+static_assert(offsetof(struct pt_evict_event, by_comm) == 80, "ABI");
+static_assert(sizeof(struct pt_ksm_merge_event) == 88, "ABI: ksm_merge size");
+static_assert(offsetof(struct pt_ksm_merge_event, new_pfn) == 56, "ABI");
+static_assert(offsetof(struct pt_ksm_merge_event, by_comm) == 72, "ABI");
+static_assert(sizeof(struct pt_collapse_event) == 88, "ABI: collapse size");
+static_assert(offsetof(struct pt_collapse_event, pages) == 56, "ABI");
+static_assert(offsetof(struct pt_collapse_event, by_comm) == 72, "ABI");
+static_assert(sizeof(struct pt_reclaim_stall_event) == 64, "ABI: reclaim_stall size");
+static_assert(offsetof(struct pt_reclaim_stall_event, kind) == 56, "ABI");
 
 static_assert(sizeof(struct pt_target) == 24, "ABI: target size");
 static_assert(sizeof(struct pt_frame_owner) == 16, "ABI: frame owner size");

@@ -391,6 +391,37 @@ TEST(Decoder, FaultAround) {
     EXPECT_EQ(d.dev, 5u);
 }
 
+TEST(Decoder, ReclaimKsmAndCollapseEvents) {
+    auto out = abi_record<pt_swap_out_event>(sample(SwapOutData{0x7f0000003000, 0x1234, 0, 45, "kswapd0"}));
+    out.hdr.tid = 0;  // attributed to the owner: no thread of its own
+    const Event swap = decode_ok(bytes_of(out));
+    EXPECT_EQ(swap.type, EventType::SwapOut);
+    EXPECT_EQ(swap.pid, 4242u);
+    EXPECT_EQ(swap.tid, 0u);
+    EXPECT_EQ(std::get<SwapOutData>(swap.data).pfn, 0x1234u);
+    EXPECT_EQ(std::get<SwapOutData>(swap.data).by_comm, "kswapd0");
+
+    auto merge = abi_record<pt_ksm_merge_event>(sample(KsmMergeData{0x7f0000005000, 0, 0x2222, 40, "ksmd"}));
+    merge.reserved = 0xabad1dea;  // ignored
+    const auto& m = std::get<KsmMergeData>(decode_ok(bytes_of(merge)).data);
+    EXPECT_EQ(m.addr, 0x7f0000005000u);
+    EXPECT_EQ(m.old_pfn, 0u);
+    EXPECT_EQ(m.new_pfn, 0x2222u);
+
+    const auto collapse = abi_record<pt_collapse_event>(
+        sample(CollapseData{0x7f0000200000, 0, 512, 1, 50, "khugepaged"}));
+    const auto& c = std::get<CollapseData>(decode_ok(bytes_of(collapse)).data);
+    EXPECT_EQ(c.pages, 512u);
+    EXPECT_EQ(c.status, 1);
+
+    const auto stall = abi_record<pt_reclaim_stall_event>(
+        sample(ReclaimStallData{123456, 77, PT_STALL_COMPACTION}));
+    const auto& st = std::get<ReclaimStallData>(decode_ok(bytes_of(stall)).data);
+    EXPECT_EQ(st.duration_ns, 123456u);
+    EXPECT_EQ(st.reclaimed, 77u);
+    EXPECT_EQ(st.kind, uint32_t{PT_STALL_COMPACTION});
+}
+
 // --- lost ----------------------------------------------------------------------
 
 TEST(Decoder, Lost) {

@@ -51,6 +51,12 @@ std::vector<Event> one_of_each_type() {
         MigrateBatchData{1000, 3, 2, 1, PT_MR_SYSCALL, PT_MIGRATE_SYNC_LIGHT, 654, 17, "migrator"},
         FaultAroundData{0x7f9000010000ull, 0x10000, 0x7f9000013456ull, 0x123456789ull,
                         (8u << 20) | 3},
+        SwapOutData{0x7fa000003000ull, 0x2468a, 2, 45, "kswapd0"},
+        EvictData{0x7fb000004000ull, 0x13579, 0x987654321ull, (259u << 20) | 1, 4, 46,
+                  "evictor"},
+        KsmMergeData{0x7fc000005000ull, 0x11111, 0x22222, 47, "ksmd"},
+        CollapseData{0x7fd000200000ull, 0x40000, 512, 1, 48, "khugepaged"},
+        ReclaimStallData{0x0000000456789abcull, 0x3344, PT_STALL_MEMCG},
     };
     std::vector<Event> events;
     for (const EventData& data : all) events.push_back(event_of(data, kHead));
@@ -161,6 +167,39 @@ auto abi_fields(const MigrateBatchData&, std::span<const std::byte> record) {
     return std::tuple(r.succeeded, r.failed, r.thp_succeeded, r.thp_failed, r.reason, r.mode,
                       r.by_pid, r.traced_pages, fixed(r.by_comm));
 }
+auto fields(const SwapOutData& d) {
+    return std::tuple(d.addr, d.pfn, d.order, d.by_pid, d.by_comm);
+}
+auto abi_fields(const SwapOutData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_swap_out_event>(record);
+    return std::tuple(r.addr, r.pfn, r.order, r.by_pid, fixed(r.by_comm));
+}
+auto fields(const EvictData& d) {
+    return std::tuple(d.addr, d.pfn, d.ino, d.dev, d.order, d.by_pid, d.by_comm);
+}
+auto abi_fields(const EvictData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_evict_event>(record);
+    return std::tuple(r.addr, r.pfn, r.ino, r.dev, r.order, r.by_pid, fixed(r.by_comm));
+}
+auto fields(const KsmMergeData& d) {
+    return std::tuple(d.addr, d.old_pfn, d.new_pfn, d.by_pid, d.by_comm);
+}
+auto abi_fields(const KsmMergeData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_ksm_merge_event>(record);
+    return std::tuple(r.addr, r.old_pfn, r.new_pfn, r.by_pid, fixed(r.by_comm));
+}
+auto fields(const CollapseData& d) {
+    return std::tuple(d.addr, d.new_pfn, d.pages, d.status, d.by_pid, d.by_comm);
+}
+auto abi_fields(const CollapseData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_collapse_event>(record);
+    return std::tuple(r.addr, r.new_pfn, r.pages, r.status, r.by_pid, fixed(r.by_comm));
+}
+auto fields(const ReclaimStallData& d) { return std::tuple(d.duration_ns, d.reclaimed, d.kind); }
+auto abi_fields(const ReclaimStallData&, std::span<const std::byte> record) {
+    const auto r = abi_view<pt_reclaim_stall_event>(record);
+    return std::tuple(r.duration_ns, r.reclaimed, r.kind);
+}
 
 auto header_fields(const Event& e) {
     return std::tuple(static_cast<uint16_t>(e.type), e.cpu, e.ts_ns, e.pid, e.tid, e.comm);
@@ -220,6 +259,10 @@ TEST(Encoder, ReservedWordsAndStringPaddingAreZero) {
     EXPECT_EQ(abi_record<pt_exit_event>(event(EventType::Exit)).reserved, 0u);
     EXPECT_EQ(abi_record<pt_tlb_flush_event>(event(EventType::TlbFlush)).reserved, 0u);
     EXPECT_EQ(abi_record<pt_lost_event>(event(EventType::Lost)).reserved, 0u);
+    EXPECT_EQ(abi_record<pt_evict_event>(event(EventType::Evict)).reserved, 0u);
+    EXPECT_EQ(abi_record<pt_ksm_merge_event>(event(EventType::KsmMerge)).reserved, 0u);
+    EXPECT_EQ(abi_record<pt_collapse_event>(event(EventType::Collapse)).reserved, 0u);
+    EXPECT_EQ(abi_record<pt_reclaim_stall_event>(event(EventType::ReclaimStall)).reserved, 0u);
     // Strings are NUL-padded to the end of their field: no stale bytes.
     const auto exec = abi_record<pt_exec_event>(event(EventType::Exec));
     const std::string filename(exec.filename, sizeof(exec.filename));

@@ -177,7 +177,12 @@ std::vector<EventData> one_of_each_type() {
         fault_with(FaultOutcome::Major, 5), MmapData{}, MunmapData{}, ForkData{1, 2},
         ExecData{"/x"}, ExitData{0, 3}, LostData{1}, MremapData{}, BrkData{}, MprotectData{},
         MadviseData{}, TlbFlushData{}, migrate_sample(), batch_sample(),
-        FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013000, 42, (8u << 20) | 1}};
+        FaultAroundData{0x7f0000010000, 0x10000, 0x7f0000013000, 42, (8u << 20) | 1},
+        SwapOutData{0x7f0000003000, 0x1234, 0, 45, "kswapd0"},
+        EvictData{0x7f0000004000, 0x1235, 77, (8u << 20) | 1, 0, 45, "kswapd0"},
+        KsmMergeData{0x7f0000005000, 0, 0x2222, 40, "ksmd"},
+        CollapseData{0x7f0000200000, 0, 512, 1, 50, "khugepaged"},
+        ReclaimStallData{1500, 32, PT_STALL_DIRECT}};
     EXPECT_EQ(all.size(), static_cast<size_t>(PT_EV_TYPE_MAX));
     return all;
 }
@@ -381,6 +386,41 @@ TEST(JsonFormatter, FaultAround) {
     EXPECT_EQ(json_line(make_event(FaultAroundData{0x1000, 0x1000, 0, 7, 0})),
               json_expected("fault_around", R"(,"addr":"0x1000","len":4096,"ino":7,"dev":"0:0")"));
 }
+TEST(JsonFormatter, SwapOutAndEvict) {
+    Event out = make_event(SwapOutData{0x7f0000003000, 0x1234, 0, 45, "kswapd0"});
+    out.tid = 0;
+    EXPECT_EQ(json_line(out),
+              R"({"type":"swap_out","ts_ns":1500000000,"pid":100,"tid":0,"comm":"app","cpu":2,)"
+              R"("addr":"0x7f0000003000","pfn":4660,"order":0,"by_pid":45,"by_comm":"kswapd0"})"
+              "\n");
+    EXPECT_EQ(json_line(make_event(EvictData{0x7f0000004000, 0x1235, 77, (8u << 20) | 1, 2, 45,
+                                             "kswapd0"})),
+              json_expected("evict", R"(,"addr":"0x7f0000004000","pfn":4661,"ino":77,"dev":"8:1",)"
+                                     R"("order":2,"by_pid":45,"by_comm":"kswapd0")"));
+}
+
+TEST(JsonFormatter, KsmMergeNamesTheOldFrameOnlyWhenKnown) {
+    EXPECT_EQ(json_line(make_event(KsmMergeData{0x7f0000005000, 0x1111, 0x1111, 40, "ksmd"})),
+              json_expected("ksm_merge", R"(,"addr":"0x7f0000005000","old_pfn":4369,)"
+                                         R"("new_pfn":4369,"by_pid":40,"by_comm":"ksmd")"));
+    EXPECT_EQ(json_line(make_event(KsmMergeData{0x7f0000005000, 0, 0x2222, 40, "ksmd"})),
+              json_expected("ksm_merge", R"(,"addr":"0x7f0000005000","new_pfn":8738,)"
+                                         R"("by_pid":40,"by_comm":"ksmd")"));
+}
+
+TEST(JsonFormatter, CollapseAndReclaimStall) {
+    EXPECT_EQ(json_line(make_event(CollapseData{0x7f0000200000, 0, 512, 1, 50, "khugepaged"})),
+              json_expected("collapse", R"(,"addr":"0x7f0000200000","pages":512,"by_pid":50,)"
+                                        R"("by_comm":"khugepaged")"));
+    EXPECT_EQ(json_line(make_event(CollapseData{0, 0x40000, 512, 1, 100, "app"})),
+              json_expected("collapse", R"(,"new_pfn":262144,"pages":512,"by_pid":100,)"
+                                        R"("by_comm":"app")"));
+    EXPECT_EQ(json_line(make_event(ReclaimStallData{1500, 32, PT_STALL_MEMCG})),
+              json_expected("reclaim_stall", R"(,"kind":"memcg","duration_ns":1500,"reclaimed":32)"));
+    EXPECT_EQ(json_line(make_event(ReclaimStallData{2500, 0, PT_STALL_COMPACTION})),
+              json_expected("reclaim_stall", R"(,"kind":"compaction","duration_ns":2500)"));
+}
+
 TEST(JsonFormatter, ExitStartTime) {
     EXPECT_EQ(json_line(make_event(ExitData{7 << 8, 123'456'789ull})),
               json_expected("exit", R"(,"code":7,"start_ns":123456789)"));
@@ -504,7 +544,8 @@ TEST(JsonFormatter, HostileByCommRoundTripsOrStaysValid) {
 TEST(JsonFormatter, EveryTypeIsOneValidLineWithItsTypeName) {
     const char* const names[] = {"fault",  "mmap",     "munmap",  "fork",      "exec",
                                  "exit",   "lost",     "mremap",  "brk",       "mprotect",
-                                 "madvise", "tlb_flush", "migrate", "migrate_batch", "fault_around"};
+                                 "madvise", "tlb_flush", "migrate", "migrate_batch", "fault_around",
+                                 "swap_out", "evict", "ksm_merge", "collapse", "reclaim_stall"};
     static_assert(std::size(names) == PT_EV_TYPE_MAX);
     const std::vector<EventData> all = one_of_each_type();
     for (size_t i = 0; i < all.size(); ++i) {
@@ -847,6 +888,26 @@ TEST(TextFormatter, ForkExecExit) {
               text_expected("exit", "killed by SIGKILL"));
     EXPECT_EQ(text_line(make_event(ExitData{0x80 | SIGSEGV})),
               text_expected("exit", "killed by SIGSEGV (core dumped)"));
+}
+
+TEST(TextFormatter, ReclaimKsmAndCollapse) {
+    EXPECT_EQ(text_line(make_event(SwapOutData{0x7f0000003000, 0x1234, 0, 45, "kswapd0"})),
+              text_expected("swap_out", "0x7f0000003000 pfn 0x1234 by kswapd0/45"));
+    EXPECT_EQ(text_line(make_event(EvictData{0x7f0000004000, 0x1235, 77, (8u << 20) | 1, 2, 45,
+                                             "kswapd0"})),
+              text_expected("evict", "0x7f0000004000 pfn 0x1235 ino=77 dev=8:1 order=2 by kswapd0/45"));
+    EXPECT_EQ(text_line(make_event(KsmMergeData{0x7f0000005000, 0, 0x2222, 40, "ksmd"})),
+              text_expected("ksm_merge", "0x7f0000005000 pfn ? -> 0x2222 by ksmd/40"));
+    EXPECT_EQ(text_line(make_event(KsmMergeData{0x7f0000005000, 0x1111, 0x2222, 40, "ksmd"})),
+              text_expected("ksm_merge", "0x7f0000005000 pfn 0x1111 -> 0x2222 by ksmd/40"));
+    EXPECT_EQ(text_line(make_event(CollapseData{0x7f0000200000, 0, 512, 1, 50, "khugepaged"})),
+              text_expected("collapse", "0x7f0000200000-0x7f0000400000 2 MiB by khugepaged/50"));
+    EXPECT_EQ(text_line(make_event(CollapseData{0, 0, 512, 1, 50, "khugepaged"})),
+              text_expected("collapse", "range unknown, 512 pages by khugepaged/50"));
+    EXPECT_EQ(text_line(make_event(ReclaimStallData{1500, 32, PT_STALL_DIRECT})),
+              text_expected("reclaim_stall", "direct 1.5 us, 32 pages reclaimed"));
+    EXPECT_EQ(text_line(make_event(ReclaimStallData{2'500'000, 0, PT_STALL_COMPACTION})),
+              text_expected("reclaim_stall", "compaction 2.50 ms"));
 }
 
 TEST(TextFormatter, Lost) {

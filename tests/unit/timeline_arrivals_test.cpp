@@ -156,7 +156,9 @@ TEST(TimelineArrivals, AForkedChildInheritsFramesAndItsWritesAreCopyOnWrite) {
                {{kA, kA + 4 * kPage}});
 
     EXPECT_EQ(s.whats(kA, 200), "mapped pfn");
-    const PfnInfo* inherited = pfn_entry(*s.history(kA, 200));
+    const auto child_page = s.history(kA, 200);
+    ASSERT_TRUE(child_page);
+    const PfnInfo* inherited = pfn_entry(*child_page);
     ASSERT_TRUE(inherited);
     EXPECT_TRUE(inherited->inherited);
     EXPECT_EQ(inherited->pfn, 0x900u);

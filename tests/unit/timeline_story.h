@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,6 +109,26 @@ public:
         d.by_comm = "kcompactd0";
         add(EventType::Migrate, d, /*tid=*/0);
     }
+    // What reclaim, KSM and khugepaged do, attributed to the current process
+    // (tid 0: they run in another task, named by by_comm).
+    void swap_out(uint64_t addr, uint64_t pfn) {
+        add(EventType::SwapOut, SwapOutData{addr, pfn, 0, 45, "kswapd0"}, /*tid=*/0);
+    }
+    void evict(uint64_t addr, uint64_t pfn) {
+        add(EventType::Evict, EvictData{addr, pfn, 1234, 8u << 20, 0, 45, "kswapd0"}, /*tid=*/0);
+    }
+    void ksm_merge(uint64_t addr, uint64_t old_pfn, uint64_t new_pfn) {
+        add(EventType::KsmMerge, KsmMergeData{addr, old_pfn, new_pfn, 40, "ksmd"}, /*tid=*/0);
+    }
+    void collapse(uint64_t addr, uint32_t pages = 512) {
+        add(EventType::Collapse, CollapseData{addr, 0, pages, 1, 50, "khugepaged"}, /*tid=*/0);
+    }
+    void mprotect(uint64_t addr, uint64_t len, uint32_t prot) {
+        add(EventType::Mprotect, MprotectData{addr, len, prot, 0});
+    }
+    void reclaim_stall(uint32_t kind, uint64_t duration_ns, uint64_t reclaimed = 0) {
+        add(EventType::ReclaimStall, ReclaimStallData{duration_ns, reclaimed, kind});
+    }
     void fork(uint32_t child_pid, uint64_t child_start_ns) {
         add(EventType::Fork, ForkData{child_pid, child_start_ns});
     }
@@ -168,9 +189,20 @@ public:
             snap.pages.push_back(page);
         }
         edit(snap);
+        // In address order, as pagemap reads them (edits may add pages).
+        std::sort(snap.pages.begin(), snap.pages.end(),
+                  [](const SnapshotPage& a, const SnapshotPage& b) { return a.vaddr < b.vaddr; });
         source_.add_snapshot(std::move(snap));
         pipeline_.step();
         now += step;
+    }
+
+    // A page a snapshot finds in swap (type, offset), as pagemap encodes it.
+    static SnapshotPage swapped(uint64_t addr, uint32_t type, uint64_t offset) {
+        SnapshotPage page;
+        page.vaddr = addr;
+        page.entry.raw = (uint64_t{1} << 62) | (offset << 5) | type;
+        return page;
     }
 
     // The kept history of the page at addr (of the latest instance of pid that has one).

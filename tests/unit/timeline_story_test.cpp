@@ -22,7 +22,7 @@ TEST(TimelineStory, EveryTransitionOfOnePage) {
     s.mmap(kA, 4 * kPage);                                  // 1.000000000
     s.fault(kA + 0x10, Access::Write);                      // +1 us
     s.snapshot(SnapshotKind::Targeted, {{kA, 0x1000}});
-    s.tlb_flush(kA, kA + 4 * kPage);
+    s.tlb_flush(kA, kA + 4 * kPage, PT_TLB_REMOTE_SHOOTDOWN, 4);
     s.migrate(kA, 0x1000, 0x2000);
     s.madvise(kA, 4 * kPage, kMadvDontneed);
     s.fault(kA, Access::Read);
@@ -88,7 +88,7 @@ TEST(TimelineStory, MremapMoveTakesThePageHistoryToTheNewAddress) {
     s.snapshot(SnapshotKind::Targeted, {{kA + kPage, 0x500}});
     s.mremap(kA, 4 * kPage, kB, 4 * kPage, kMremapMaymove);
     s.fault(kB + kPage);  // the page is there already: a touch, not a first touch
-    s.tlb_flush(kB, kB + kPage * 4);
+    s.tlb_flush(kB, kB + kPage * 4, PT_TLB_REMOTE_SHOOTDOWN, 4);
 
     EXPECT_EQ(s.whats(kB + kPage), "mapped first_touch pfn moved touch tlb_flush");
     const auto h = s.history(kB + kPage);
@@ -580,6 +580,18 @@ TEST(TimelineStory, FullTlbFlushesAreCountedNotAddedToHistories) {
     EXPECT_EQ(sum.tlb_flushes, 3u);
     EXPECT_EQ(sum.tlb_flushes_by_reason.at(PT_TLB_TASK_SWITCH), 1u);
     EXPECT_EQ(sum.tlb_flushes_by_reason.at(PT_TLB_REMOTE_SHOOTDOWN), 1u);
+}
+
+TEST(TimelineStory, AFlushOfSomePagesOfACallsRangeGoesToNoHistory) {
+    // Reclaim during MADV_PAGEOUT of 16 pages flushes them one at a time:
+    // each flush has the call's range but one page, and which one is unknown.
+    Story s(HistoryFilter::range(100, kA, kA + 16 * kPage));
+    s.mmap(kA, 16 * kPage);
+    for (int i = 0; i < 16; ++i) s.fault(kA + i * kPage);
+    for (int i = 0; i < 16; ++i) s.tlb_flush(kA, kA + 16 * kPage, PT_TLB_LOCAL_MM_SHOOTDOWN, 1);
+    s.tlb_flush(kA, kA + 16 * kPage, PT_TLB_LOCAL_MM_SHOOTDOWN, PT_TLB_FLUSH_ALL);
+    EXPECT_EQ(s.whats(kA + 5 * kPage), "mapped first_touch tlb_flush");  // the full one
+    EXPECT_EQ(s.summary().tlb_flushes, 17u);
 }
 
 TEST(TimelineStory, FaultOutsideAnyKnownMappingStillMakesAPageRecord) {
