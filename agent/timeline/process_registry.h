@@ -39,6 +39,14 @@ struct TracedProcess {
     // swap_out or evict that trails the snapshot explains them.
     std::unordered_set<uint64_t> gone_unannounced;
     std::unordered_set<uint64_t> huge_pages;  // first vpn of each huge page counted
+    // Collapses whose range the event could not say (none of its frames was
+    // known): the next huge page found in place of small pages is theirs.
+    struct UnplacedCollapse {
+        uint64_t ts_ns = 0;
+        uint32_t by_pid = 0;
+        std::string by_comm;
+    };
+    std::deque<UnplacedCollapse> unplaced_collapses;
     // The latest fault-arounds (at most kRecentFaultArounds): a large folio in
     // the page cache is mapped whole, beyond the range the kernel reports.
     struct FaultAround {

@@ -151,6 +151,8 @@ private:
     void on(const Event& event, const ReclaimStallData& d);
     PageRecord* page_of_frame(TracedProcess& proc, uint64_t addr, uint64_t pfn);
     void explain_gone(TracedProcess& proc, uint64_t vpn);
+    void begin_collapse(TracedProcess& proc, uint64_t addr, uint64_t count, uint64_t ts,
+                        uint32_t by_pid, const std::string& by_comm);
     bool finish_collapse(TracedProcess& proc, const HugePage& huge);
     void note_splits(TracedProcess& proc, uint64_t start, uint64_t end, uint64_t ts,
                      SplitCause cause);

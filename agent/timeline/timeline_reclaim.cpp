@@ -112,11 +112,29 @@ void TimelineBuilder::on(const Event& event, const CollapseData& d) {
     TracedProcess& proc = *owner;
     ++proc.summary.collapses;
     proc.summary.collapsed_pages += d.pages;
-    if (!d.addr || !d.pages) return;  // the range is not known: the next full snapshot tells
-    const uint64_t first = geometry_.vpn(d.addr);
-    const uint32_t order = static_cast<uint32_t>(std::countr_zero(uint64_t{d.pages}));
+    if (!d.pages) return;
+    if (!d.addr) {
+        // Which range is not known: the next snapshot that finds a huge page
+        // in place of small pages of known frames places it.
+        proc.unplaced_collapses.push_back({event.ts_ns, d.by_pid, d.by_comm});
+        return;
+    }
+    begin_collapse(proc, d.addr, d.pages, event.ts_ns, d.by_pid, d.by_comm);
+    if (d.new_pfn) {
+        finish_collapse(proc, HugePage{d.addr, d.new_pfn,
+                                       static_cast<uint32_t>(std::countr_zero(uint64_t{d.pages})),
+                                       false});
+    }
+}
+
+// Each subpage of the range gets its collapsed entry (from the frame it had,
+// if the timeline knew it), waiting for the frame of the huge page.
+void TimelineBuilder::begin_collapse(TracedProcess& proc, uint64_t addr, uint64_t count,
+                                     uint64_t ts, uint32_t by_pid, const std::string& by_comm) {
+    const uint64_t first = geometry_.vpn(addr);
+    const uint32_t order = static_cast<uint32_t>(std::countr_zero(count));
     PageTable& pages = proc.space.pages();
-    for (uint64_t vpn = first; vpn < first + d.pages; ++vpn) {
+    for (uint64_t vpn = first; vpn < first + count; ++vpn) {
         if (!proc.space.mappings().find(geometry_.addr(vpn))) continue;
         PageRecord& rec = pages.get(vpn);
         CollapsedInfo info;
@@ -125,13 +143,12 @@ void TimelineBuilder::on(const Event& event, const CollapseData& d) {
             info.old_pfn = rec.pfn();
         }
         info.order = order;
-        info.huge_addr = d.addr;
-        info.by_pid = d.by_pid;
-        info.by_comm = d.by_comm;
-        if (d.new_pfn) info.new_pfn = d.new_pfn + (vpn - first);
+        info.huge_addr = addr;
+        info.by_pid = by_pid;
+        info.by_comm = by_comm;
         rec.set(PageRecord::kCollapsing | PageRecord::kPfnStale);
         rec.clear(PageRecord::kArrivedAround | PageRecord::kArrivedPopulated);
-        histories_.record(proc, vpn, event.ts_ns, std::move(info));
+        histories_.record(proc, vpn, ts, std::move(info));
     }
     // The new huge page is counted when a snapshot finds it.
     proc.huge_pages.erase(first);
@@ -152,7 +169,22 @@ bool TimelineBuilder::finish_collapse(TracedProcess& proc, const HugePage& huge)
     const uint64_t count = uint64_t{1} << std::min<uint32_t>(huge.order, 18);
     const uint64_t first = geometry_.vpn(huge.vaddr);
     PageTable& pages = proc.space.pages();
-    if (pages.count_with(first, first + count, PageRecord::kCollapsing) == 0) return false;
+    if (pages.count_with(first, first + count, PageRecord::kCollapsing) == 0) {
+        // A collapse whose range was not known, if small pages of known
+        // frames were here: this huge page is its.
+        if (proc.unplaced_collapses.empty()) return false;
+        bool small_pages_here = false;
+        pages.for_each(first, first + count, [&](uint64_t vpn, PageRecord& rec) {
+            if (rec.has(PageRecord::kResident) && rec.has(PageRecord::kPfnKnown) &&
+                !rec.has(PageRecord::kPfnStale) && rec.pfn() != huge.pfn + (vpn - first)) {
+                small_pages_here = true;
+            }
+        });
+        if (!small_pages_here) return false;
+        const TracedProcess::UnplacedCollapse c = proc.unplaced_collapses.front();
+        proc.unplaced_collapses.pop_front();
+        begin_collapse(proc, huge.vaddr, count, c.ts_ns, c.by_pid, c.by_comm);
+    }
     for (uint64_t i = 0; i < count; ++i) {
         PageRecord& rec = pages.get(first + i);
         const uint64_t pfn = huge.pfn + i;

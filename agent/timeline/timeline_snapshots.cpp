@@ -276,6 +276,18 @@ void TimelineBuilder::observe_huge_page(TracedProcess& proc, const PagemapSnapsh
             ++s.pages_touched;
             histories_.record(proc, vpn, fault_ts, std::move(touch));
         }
+        if (rec.has(PageRecord::kPfnKnown) && !rec.has(PageRecord::kPfnStale) &&
+            rec.pfn() != pfn) {
+            // A small page of a known frame is now part of a huge page, and
+            // no collapse event says so.
+            PfnInfo moved;
+            moved.pfn = pfn;
+            moved.old_pfn = rec.pfn();
+            moved.source = snap.kind;
+            moved.unexplained = true;
+            ++s.unexplained_frame_changes;
+            histories_.record(proc, vpn, snap.ts_ns, std::move(moved));
+        }
         if (!rec.has(PageRecord::kResident)) proc.set_resident(rec);
         rec.clear(PageRecord::kArrivedAround | PageRecord::kArrivedPopulated |
                   PageRecord::kDiscarded | PageRecord::kPfnStale);

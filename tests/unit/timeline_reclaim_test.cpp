@@ -213,6 +213,48 @@ TEST(TimelineReclaim, ACollapseMovesEverySubpageToItsFrameInTheHugePage) {
     expect_nothing_unexplained(s.summary());
 }
 
+TEST(TimelineReclaim, ACollapseOfAnUnknownRangeIsPlacedByTheHugePageFoundLater) {
+    Story s(HistoryFilter::range(100, kHuge, kHuge + 512 * kPage));
+    s.mmap(kHuge, 512 * kPage);
+    std::vector<std::pair<uint64_t, uint64_t>> small, huge;
+    for (uint64_t i = 0; i < 512; ++i) {
+        s.fault(kHuge + i * kPage);
+        small.push_back({kHuge + i * kPage, 0x10000 + 2 * i});
+        huge.push_back({kHuge + i * kPage, kHead + i});
+    }
+    s.snapshot(SnapshotKind::Targeted, small);
+    s.collapse(0);  // none of its frames was in the frame index
+    s.snapshot_with(SnapshotKind::Periodic, huge, {{kHuge, kHuge + 512 * kPage}}, true,
+                    [](PagemapSnapshot& snap) { snap.huge_pages.push_back({kHuge, kHead, 9, false}); });
+    const auto h = s.history(kHuge + 7 * kPage);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(s.whats(kHuge + 7 * kPage), "mapped first_touch pfn collapsed");
+    const auto* c = last_entry<CollapsedInfo>(*h);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->old_pfn, 0x10000u + 14);
+    EXPECT_EQ(c->new_pfn, kHead + 7);
+    expect_nothing_unexplained(s.summary());
+}
+
+TEST(TimelineReclaim, AHugePageInPlaceOfKnownSmallPagesWithNoCollapseIsUnexplained) {
+    Story s(HistoryFilter::page(100, kHuge));
+    s.mmap(kHuge, 512 * kPage);
+    std::vector<std::pair<uint64_t, uint64_t>> huge;
+    for (uint64_t i = 0; i < 512; ++i) huge.push_back({kHuge + i * kPage, kHead + i});
+    s.fault(kHuge);
+    s.snapshot(SnapshotKind::Targeted, {{kHuge, 0x777}});
+    s.snapshot_with(SnapshotKind::Targeted, huge, {}, true,
+                    [](PagemapSnapshot& snap) { snap.huge_pages.push_back({kHuge, kHead, 9, false}); });
+    const auto h = s.history(kHuge);
+    ASSERT_TRUE(h);
+    const auto* p = last_entry<PfnInfo>(*h);
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->unexplained);
+    EXPECT_EQ(p->old_pfn, 0x777u);
+    EXPECT_EQ(h->pfn, kHead);
+    EXPECT_EQ(s.summary().unexplained_frame_changes, 1u);
+}
+
 TEST(TimelineReclaim, CutsThroughAHugePageSplitIt) {
     Story s(HistoryFilter::range(100, kHuge, kHuge + 512 * kPage));
     s.mmap(kHuge, 1024 * kPage);
