@@ -39,10 +39,11 @@ int run_export_command(const ExportOptions& options) {
 
     const PerfettoExportStats& made = sink.stats();
     const perfetto::PerfettoTraceStats& written = trace.stats();
-    spdlog::debug("{} processes, {} threads, {} mapping slices, {} fault slices, {} instants, "
-                  "{} counter points; {} tracks, {} packets",
+    spdlog::debug("{} processes, {} threads, {} mapping slices, {} fault slices, {} stall "
+                  "slices, {} instants, {} counter points; {} tracks, {} packets",
                   made.processes, made.threads, made.mapping_slices, made.fault_slices,
-                  made.instants, made.counter_points, written.tracks, written.packets);
+                  made.stall_slices, made.instants, made.counter_points, written.tracks,
+                  written.packets);
     if (written.late_events) {
         spdlog::warn("{} event(s) came more than 1 s out of time order and were moved up to the "
                      "trace's reorder window",

@@ -43,6 +43,12 @@ constexpr CounterSpec kCounters[] = {
      [](const ProcessNow& n, uint64_t) { return n.migrated_pages; }},
     {"TLB flushes", CounterUnit::Count, true,
      [](const ProcessNow& n, uint64_t) { return n.tlb_flushes; }},
+    {"pages swapped out", CounterUnit::Count, true,
+     [](const ProcessNow& n, uint64_t) { return n.swapped_out_pages; }},
+    {"pages swapped in", CounterUnit::Count, true,
+     [](const ProcessNow& n, uint64_t) { return n.swapped_in_pages; }},
+    {"file pages evicted", CounterUnit::Count, true,
+     [](const ProcessNow& n, uint64_t) { return n.evicted_pages; }},
 };
 constexpr size_t kCounterCount = std::size(kCounters);
 constexpr size_t kResidentCounter = 0;
@@ -61,6 +67,10 @@ std::string interval_text(uint64_t ns) {
 struct PerfettoExportSink::Thread {
     uint64_t uuid = 0;
     uint64_t busy_until = 0;  // end of its last slice: the next one starts no earlier
+    // Its stalls in reclaim and compaction, on a track of their own under the
+    // thread's: they happen inside its faults.
+    uint64_t stall_uuid = 0;
+    uint64_t stalled_until = 0;
 };
 
 struct PerfettoExportSink::Process {
@@ -394,6 +404,31 @@ void PerfettoExportSink::end_all_mappings(Process& proc, uint64_t ts) {
 
 // ---------------------------------------------------------------- events
 
+void PerfettoExportSink::on_stall(Process& proc, const Event& event, const ReclaimStallData& d) {
+    if (event.tid == 0) return;
+    Thread& thread = thread_of(proc, event);
+    if (!thread.stall_uuid) {
+        thread.stall_uuid = new_uuid();
+        trace_.child_track(thread.stall_uuid, thread.uuid,
+                           fmt::format("memory stalls {}", event.tid));
+    }
+    const uint64_t begin = std::max(event.ts_ns, thread.stalled_until);
+    const uint64_t end = std::max(begin, event.ts_ns + d.duration_ns);
+    const std::string_view kind = stall_kind_name(d.kind);
+    std::vector<Annotation> args = {{"kind", kind}, {"duration_ns", d.duration_ns}};
+    if (d.kind != PT_STALL_COMPACTION) args.push_back({"reclaimed_pages", d.reclaimed});
+    trace_.add(TrackEventSpec{.ts_ns = begin,
+                              .type = TrackEventType::SliceBegin,
+                              .track_uuid = thread.stall_uuid,
+                              .name = d.kind == PT_STALL_COMPACTION ? "compaction stall"
+                                                                    : "reclaim stall",
+                              .annotations = std::move(args)});
+    trace_.add(TrackEventSpec{
+        .ts_ns = end, .type = TrackEventType::SliceEnd, .track_uuid = thread.stall_uuid});
+    thread.stalled_until = end;
+    ++stats_.stall_slices;
+}
+
 void PerfettoExportSink::on_fault(Process& proc, const Event& event, const FaultData& d) {
     if (event.tid == 0) return;
     Thread& thread = thread_of(proc, event);
@@ -438,10 +473,13 @@ void PerfettoExportSink::on_event(const Event& event, std::span<const std::byte>
         return;
     }
 
-    // Migrations and flushes are credited to their owner, and may trail its exit.
+    // Migrations, flushes and what reclaim, KSM and khugepaged do are
+    // credited to their owner, and may trail its exit.
     const bool attributed =
         event.type == EventType::Migrate || event.type == EventType::MigrateBatch ||
-        event.type == EventType::TlbFlush;
+        event.type == EventType::TlbFlush || event.type == EventType::SwapOut ||
+        event.type == EventType::Evict || event.type == EventType::KsmMerge ||
+        event.type == EventType::Collapse;
     Process* owner = attributed ? owner_of(event.pid) : nullptr;
     Process& proc = owner ? *owner : process_of(event);
     sweep_intervals(ts);
@@ -514,6 +552,20 @@ void PerfettoExportSink::on_event(const Event& event, std::span<const std::byte>
                          {"mode", migrate_mode_name(d.mode)},
                          {"by_pid", uint64_t{d.by_pid}},
                          {"by_comm", std::string_view(d.by_comm)}});
+            } else if constexpr (std::is_same_v<T, KsmMergeData>) {
+                std::vector<Annotation> args = {{"addr", Annotation::Pointer{d.addr}},
+                                                {"new_pfn", Annotation::Pointer{d.new_pfn}},
+                                                {"by_comm", std::string_view(d.by_comm)}};
+                if (d.old_pfn) args.push_back({"old_pfn", Annotation::Pointer{d.old_pfn}});
+                instant(proc, ts, "ksm_merge", std::move(args));
+            } else if constexpr (std::is_same_v<T, CollapseData>) {
+                std::vector<Annotation> args = {{"pages", uint64_t{d.pages}},
+                                                {"by_pid", uint64_t{d.by_pid}},
+                                                {"by_comm", std::string_view(d.by_comm)}};
+                if (d.addr) args.push_back({"addr", Annotation::Pointer{d.addr}});
+                instant(proc, ts, "collapse", std::move(args));
+            } else if constexpr (std::is_same_v<T, ReclaimStallData>) {
+                on_stall(proc, event, d);
             } else if constexpr (std::is_same_v<T, MigrateBatchData>) {
                 instant(proc, ts, "migrate_batch",
                         {{"succeeded", d.succeeded},

@@ -47,6 +47,7 @@ struct PerfettoExportStats {
     uint64_t threads = 0;
     uint64_t mapping_slices = 0;
     uint64_t fault_slices = 0;
+    uint64_t stall_slices = 0;  // reclaim and compaction stalls
     uint64_t instants = 0;
     uint64_t counter_points = 0;
 };
@@ -75,6 +76,7 @@ private:
     Thread& thread_of(Process& proc, const Event& event);
 
     void on_fault(Process& proc, const Event& event, const FaultData& d);
+    void on_stall(Process& proc, const Event& event, const ReclaimStallData& d);
     void on_mmap(Process& proc, uint64_t ts, uint64_t start, uint64_t end, std::string_view name,
                  std::vector<perfetto::Annotation> annotations);
     void on_unmap(Process& proc, uint64_t ts, uint64_t start, uint64_t end);

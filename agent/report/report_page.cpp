@@ -88,6 +88,16 @@ void put_summary(std::string& out, const ProcessSummary& s, uint64_t page_size) 
                    s.first_touch_after_mmap_ns.count, s.first_touch_after_mmap_ns.p50,
                    s.first_touch_after_mmap_ns.p90, s.first_touch_after_mmap_ns.p99,
                    s.first_touch_after_mmap_ns.max);
+    uint64_t stalls = 0, stall_ns = 0;
+    for (const auto& [kind, t] : s.stalls_by_kind) {
+        stalls += t.count;
+        stall_ns += t.total_ns;
+    }
+    fmt::format_to(it,
+                   R"(,"swapped_out_pages":{},"swapped_in_pages":{},"evicted_pages":{},)"
+                   R"("ksm_merged_pages":{},"collapses":{},"stalls":{},"stall_ns":{})",
+                   s.swapped_out_pages, s.swapped_in_pages, s.evicted_pages, s.ksm_merged_pages,
+                   s.collapses, stalls, stall_ns);
     if (s.exit_status) {
         const uint32_t sig = *s.exit_status & 0x7f;
         fmt::format_to(it, R"(,"exit":{{"code":{})", sig ? 128 + sig : (*s.exit_status >> 8) & 0xff);

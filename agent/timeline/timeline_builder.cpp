@@ -304,6 +304,9 @@ std::optional<ProcessNow> TimelineBuilder::process_now(uint32_t pid) const {
                       .discarded_pages = s.discarded_pages,
                       .migrated_pages = s.migrated_pages,
                       .tlb_flushes = s.tlb_flushes,
+                      .swapped_out_pages = s.swapped_out_pages,
+                      .swapped_in_pages = s.swapped_in_pages,
+                      .evicted_pages = s.evicted_pages,
                       .faults = s.faults};
 }
 

@@ -63,6 +63,9 @@ struct ProcessNow {
     uint64_t discarded_pages = 0;
     uint64_t migrated_pages = 0;
     uint64_t tlb_flushes = 0;
+    uint64_t swapped_out_pages = 0;
+    uint64_t swapped_in_pages = 0;
+    uint64_t evicted_pages = 0;
     FaultCounts faults;
 };
 

@@ -249,6 +249,66 @@ TEST(PerfettoExport, StallsAreSlicesOnTheirThread) {
     EXPECT_TRUE(found_end);
 }
 
+TEST(PerfettoExport, ReclaimStallsAreSlicesOnATrackUnderTheirThread) {
+    ExportStory s;
+    FaultData fault;
+    fault.addr = 0x1000;
+    fault.outcome = FaultOutcome::Major;
+    fault.latency_ns = 900'000;
+    // The stall inside the fault reaches the stream first (it ends first).
+    s.add(1'200'000, EventType::ReclaimStall, ReclaimStallData{500'000, 32, PT_STALL_MEMCG});
+    s.add(1'000'000, EventType::Fault, fault);
+    s.add(3'000'000, EventType::ReclaimStall, ReclaimStallData{100'000, 0, PT_STALL_COMPACTION});
+    const ParsedTrace t = s.finish();
+    EXPECT_EQ(t.problems, std::vector<std::string>{});
+    std::vector<const pagetrace::test::TraceEvent*> stalls;
+    for (const auto& e : t.events) {
+        if (e.type == 1 && e.name != "major fault") stalls.push_back(&e);
+    }
+    ASSERT_EQ(stalls.size(), 2u);
+    EXPECT_EQ(stalls[0]->name, "reclaim stall");
+    EXPECT_EQ(stalls[0]->ts, 1'200'000u);
+    EXPECT_EQ(stalls[0]->args.at("kind"), "memcg");
+    EXPECT_EQ(stalls[0]->args.at("reclaimed_pages"), "32");
+    EXPECT_EQ(stalls[1]->name, "compaction stall");
+    const auto& track = t.tracks.at(stalls[0]->track_uuid);
+    EXPECT_EQ(track.name, "memory stalls 100");
+    ASSERT_TRUE(t.tracks.count(track.parent_uuid));
+    EXPECT_TRUE(t.tracks.at(track.parent_uuid).is_thread);
+    // The fault's slice is where it was, not pushed after the stall.
+    for (const auto& e : t.events) {
+        if (e.name == "major fault") EXPECT_EQ(e.ts, 1'000'000u);
+    }
+}
+
+TEST(PerfettoExport, SwapOutsAndInsAreCountedPerInterval) {
+    ExportStory s({.interval_ns = 1'000'000});
+    constexpr uint64_t kA = 0x7f0000000000;
+    s.add(100, EventType::Mmap, MmapData{.addr = kA, .len = 4 * 4096, .prot = 3, .flags = 0x22});
+    FaultData touch;
+    touch.addr = kA;
+    touch.outcome = FaultOutcome::Minor;
+    for (uint64_t i = 0; i < 4; ++i) {
+        touch.addr = kA + i * 4096;
+        s.add(200 + i, EventType::Fault, touch);
+    }
+    for (uint64_t i = 0; i < 3; ++i) {
+        s.add(1'500'000 + i, EventType::SwapOut, SwapOutData{kA + i * 4096, 0, 0, 45, "kswapd0"},
+              100, 0);
+    }
+    touch.addr = kA;
+    touch.outcome = FaultOutcome::Major;
+    s.add(2'500'000, EventType::Fault, touch);
+    s.add(4'000'000, EventType::Munmap, MunmapData{kA, 4 * 4096, 0});
+    const ParsedTrace t = s.finish();
+    EXPECT_EQ(t.problems, std::vector<std::string>{});
+    int64_t out = 0, in = 0;
+    for (const auto* e : t.counter_events(100, "pages swapped out per 1 ms")) out = std::max(out, e->counter_value);
+    for (const auto* e : t.counter_events(100, "pages swapped in per 1 ms")) in = std::max(in, e->counter_value);
+    EXPECT_EQ(out, 3);
+    EXPECT_EQ(in, 1);
+}
+
 TEST(PerfettoExport, ForkDrawsAFlowToTheChild) {
     ExportStory s;
     s.add(1'000, EventType::Fork, ForkData{200, 999});
