@@ -20,6 +20,10 @@ void MemorySource::add_process(ProcessSnapshot process) {
     items_.push_back({SourceItem::Kind::Process, {}, {}, std::move(process)});
 }
 
+void MemorySource::add_images(ProcessImages images) {
+    items_.push_back({SourceItem::Kind::Images, {}, {}, {}, std::move(images)});
+}
+
 void MemorySource::add_timeout() { items_.push_back({SourceItem::Kind::Timeout, {}, {}, {}}); }
 
 SourceItem MemorySource::next() {
@@ -30,6 +34,7 @@ SourceItem MemorySource::next() {
     out.record = item.record;
     out.snapshot = &item.snapshot;
     out.process = &item.process;
+    out.images = &item.images;
     return out;
 }
 

@@ -32,6 +32,7 @@ struct TracedProcess {
     ProcessSummary summary;
     AddressSpace space;
     LatencyHistogram first_touch_latency;  // mmap (or mremap/brk growth) to first fault
+    FaultSites sites;                      // by faulting instruction, when tracked
     bool ended = false;
     uint64_t end_ts = 0;
 

@@ -130,7 +130,8 @@ TEST(RecordingHeader, NewerMajorVersionIsRefusedWithAClearMessage) {
     const HeaderResult r = decode_header(encoded, back);
     EXPECT_EQ(r.status, HeaderStatus::NewerMajor);
     EXPECT_NE(r.message.find("newer"), std::string::npos) << r.message;
-    EXPECT_NE(r.message.find(std::to_string(kFormatMajor + 1) + ".0"), std::string::npos)
+    EXPECT_NE(r.message.find(std::to_string(kFormatMajor + 1) + "." + std::to_string(kFormatMinor)),
+              std::string::npos)
         << r.message;
 }
 
@@ -247,10 +248,13 @@ TEST(ChunkType, NamesAndKnownTypes) {
     EXPECT_EQ(chunk_type_name(3), "pagemap");
     EXPECT_EQ(chunk_type_name(4), "loss");
     EXPECT_EQ(chunk_type_name(5), "footer");
+    EXPECT_EQ(chunk_type_name(6), "images");
+    EXPECT_EQ(chunk_type_name(7), "symbols");
     EXPECT_EQ(chunk_type_name(0x42), "type 0x0042");
     EXPECT_TRUE(is_known_chunk_type(5));
+    EXPECT_TRUE(is_known_chunk_type(7));
     EXPECT_FALSE(is_known_chunk_type(0));
-    EXPECT_FALSE(is_known_chunk_type(6));
+    EXPECT_FALSE(is_known_chunk_type(8));
 }
 
 // --- payloads -----------------------------------------------------------------
