@@ -31,7 +31,7 @@ std::unique_ptr<StreamSymbolizer> make_recording_symbolizer(const std::string& p
         // Errors here are the main pass's to report, with its offsets.
         try {
             RecordingReader reader(open_file_source(path), path,
-                                   ReaderOptions{.skip_damaged = force, .skip_events = true});
+                                   ReaderOptions{.skip_damaged = force, .skim = true});
             Chunk chunk;
             while (reader.next(chunk)) {
                 if (chunk.type() != ChunkType::Symbols) continue;

@@ -309,7 +309,8 @@ bool RecordingReader::next(Chunk& out) {
             if (!damaged(type_name, "payload checksum mismatch")) return false;
             continue;
         }
-        if (options_.skip_events && h.type == static_cast<uint16_t>(ChunkType::Events)) {
+        if (options_.skim && (h.type == static_cast<uint16_t>(ChunkType::Events) ||
+                              h.type == static_cast<uint16_t>(ChunkType::Pagemap))) {
             ++chunks_;
             consume(total);
             continue;
@@ -343,7 +344,7 @@ bool RecordingReader::next(Chunk& out) {
         if (h.type == static_cast<uint16_t>(ChunkType::Footer)) {
             Footer f;
             decode_footer(payload, f);
-            if (damage_.empty() && !options_.skip_events &&
+            if (damage_.empty() && !options_.skim &&
                 (f.records != records_ || f.chunks != chunks_)) {
                 const std::string what = fmt::format(
                     "the footer counts {} records in {} chunks, but the file holds {} records in "

@@ -100,7 +100,7 @@ void StreamSymbolizer::unmap(ProcessCode& proc, uint64_t start, uint64_t end) {
         it = proc.ranges.erase(it);
     }
     for (auto& [s, r] : keep) proc.ranges.emplace(s, r);
-    proc.by_ip.clear();
+    proc.forget_answers();
 }
 
 void StreamSymbolizer::on_event(const Event& event, std::span<const std::byte>) {
@@ -109,7 +109,7 @@ void StreamSymbolizer::on_event(const Event& event, std::span<const std::byte>) 
     case EventType::Exec: {
         ProcessCode& proc = process(event.pid);
         proc.ranges.clear();
-        proc.by_ip.clear();
+        proc.forget_answers();
         live_jit_.erase(event.pid);
         break;
     }
@@ -120,7 +120,7 @@ void StreamSymbolizer::on_event(const Event& event, std::span<const std::byte>) 
         const auto ranges = parent->second.ranges;  // copied before the child's insert
         ProcessCode& child = process(f.child_pid);
         child.ranges = ranges;
-        child.by_ip.clear();
+        child.forget_answers();
         break;
     }
     case EventType::Munmap: {
@@ -143,7 +143,7 @@ void StreamSymbolizer::on_images(const ProcessImages& images) {
         unmap(proc, m.start, m.end);
         proc.ranges.emplace(m.start, Range{m.end, m.file_offset, image_for(m)});
     }
-    proc.by_ip.clear();
+    proc.forget_answers();
 }
 
 StreamSymbolizer::Image* StreamSymbolizer::image_for(const ImageMapping& m) {
@@ -165,7 +165,12 @@ const CodeLocation* StreamSymbolizer::locate(uint32_t pid, uint64_t ip, bool ker
     ++stats_.lookups;
     if (kernel) return locate_kernel(ip);
     ProcessCode& proc = process(pid);
-    if (auto hit = proc.by_ip.find(ip); hit != proc.by_ip.end()) return hit->second;
+    if (ip == proc.last_ip && proc.last_where) return proc.last_where;
+    if (auto hit = proc.by_ip.find(ip); hit != proc.by_ip.end()) {
+        proc.last_ip = ip;
+        proc.last_where = hit->second;
+        return hit->second;
+    }
     const CodeLocation* where = nullptr;
     auto it = proc.ranges.upper_bound(ip);
     if (it != proc.ranges.begin() && ip < std::prev(it)->second.end) {

@@ -77,6 +77,14 @@ private:
     struct ProcessCode {
         std::map<uint64_t, Range> ranges;  // by start
         std::unordered_map<uint64_t, const CodeLocation*> by_ip;
+        // The last answer: faults come in runs from the same instruction.
+        uint64_t last_ip = 0;
+        const CodeLocation* last_where = nullptr;
+        void forget_answers() {
+            by_ip.clear();
+            last_ip = 0;
+            last_where = nullptr;
+        }
     };
     struct LiveJit {
         off_t size = -1;
