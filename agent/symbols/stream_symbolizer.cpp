@@ -49,12 +49,11 @@ void finish_location(CodeLocation& w) {
         append_json_string(w.json, w.src);
     }
     if (!w.inlined.empty()) {
-        w.json += R"(,"inlined":[)";
-        for (size_t i = 0; i < w.inlined.size(); ++i) {
-            if (i) w.json += ',';
-            append_json_string(w.json, w.inlined[i]);
-        }
-        w.json += ']';
+        // A string, so that event lines stay flat objects: innermost first.
+        std::string chain;
+        for (const auto& name : w.inlined) chain += (chain.empty() ? "" : ", ") + name;
+        w.json += R"(,"inlined":)";
+        append_json_string(w.json, chain);
     }
 }
 

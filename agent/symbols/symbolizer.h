@@ -19,7 +19,7 @@ struct CodeLocation {
 
     // Precomputed renderings, so formatting a located event costs a copy:
     std::string label;  // for text: "alpha_touch+0x1f", "alpha_touch+0x1f [inlined touch]", "libc.so.6+0x1234"
-    std::string json;   // the JSON members: ,"sym":"...","dso":"...","src":"..." (those known)
+    std::string json;   // the JSON members: ,"sym":"...","dso":"...","src":"...","inlined":"f, g" (those known)
 };
 
 class Symbolizer {
