@@ -186,6 +186,7 @@ const CodeLocation* StreamSymbolizer::locate(uint32_t pid, uint64_t ip, bool ker
 
 void StreamSymbolizer::open_image(Image& image) {
     image.opened = true;
+    if (!options_.open_files) return;
     const BinaryMatch match = find_binary(image.path, image.build_id, options_.search);
     switch (match.status) {
     case BinaryMatch::Status::Missing:

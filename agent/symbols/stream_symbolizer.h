@@ -38,6 +38,9 @@ struct SymbolizerOptions {
     bool live = false;
     BinarySearch search;       // where the recorded binaries are looked for
     CapturedSymbols captured;  // from the recording (replay)
+    // Off: no file is looked for or opened (code shows as offsets in its
+    // file); for the fuzzer, whose recordings name any path at all.
+    bool open_files = true;
 };
 
 struct SymbolizerStats {
