@@ -61,6 +61,12 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 	if (!slot)
 		slot = bpf_task_storage_get(&pt_parked_faults, task, 0,
 					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!pt_event_enabled(PT_EV_FAULT)) {
+		/* Only kept for what else needs the fault (fault_around). */
+		if (slot)
+			*slot = f;
+		return 0;
+	}
 	if (!pt_cfg_fault_completion || !slot) {
 		/* Nothing will complete it, or no room to park it: emit it now,
 		 * without an outcome, rather than lose it. */

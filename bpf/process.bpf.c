@@ -96,6 +96,30 @@ int BPF_PROG(pt_rename, struct task_struct *task, const char *comm)
 	return 0;
 }
 
+/*
+ * The faults the kernel accounted to the process of `task`, its last live
+ * thread, as getrusage(RUSAGE_SELF) counts them: the threads already released
+ * are in signal->min_flt/maj_flt, the others are still in the thread list.
+ * At this point that is this thread and, if it is not the leader, the leader,
+ * which stays in the list until the whole group is reaped. (Threads that are
+ * exiting at this very moment on another CPU, between their exit and their
+ * release, are missed.) The user address space is gone already, so the
+ * counters no longer move.
+ */
+static __always_inline void pt_process_faults(struct task_struct *task, __u64 *min_flt,
+					      __u64 *maj_flt)
+{
+	struct task_struct *leader = task->group_leader;
+	struct signal_struct *sig = task->signal;
+
+	*min_flt = sig->min_flt + task->min_flt;
+	*maj_flt = sig->maj_flt + task->maj_flt;
+	if (leader && leader != task) {
+		*min_flt += leader->min_flt;
+		*maj_flt += leader->maj_flt;
+	}
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pt_exit, struct task_struct *task)
 {
@@ -127,6 +151,7 @@ int BPF_PROG(pt_exit, struct task_struct *task)
 	e->exit_code = task->exit_code;
 	e->reserved = 0;
 	e->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	pt_process_faults(task, &e->min_flt, &e->maj_flt);
 	pt_submit(e);
 	return 0;
 }

@@ -23,23 +23,35 @@ constexpr uint64_t kMigrationFeeds =
 
 const char* is_or_are(size_t count) { return count == 1 ? "is" : "are"; }
 
-// The explicit fault rule: faults are lost only when neither source is whole.
-// Returns the warning, if any; clears the fault bit from `mask` if they are lost.
+// The explicit fault rule: faults are lost only when neither source is whole;
+// fault_around events need the entry hooks (they find the faulting address
+// there). Returns the warning, if any; clears from `mask` what is lost.
 std::string plan_fault_source(std::span<const HookStatus> hooks, uint64_t& mask) {
-    if (!(mask & bit(PT_EV_FAULT))) return "";
+    const bool faults = mask & bit(PT_EV_FAULT);
+    const bool around = mask & bit(PT_EV_FAULT_AROUND);
+    if (!faults && !around) return "";
     const bool entry = fault_source_available(hooks, FaultSource::Entry);
     const bool completion = fault_source_available(hooks, FaultSource::Completion);
     const auto entry_missing = fault_source_hooks(hooks, FaultSource::Entry, true);
     const auto completion_missing = fault_source_hooks(hooks, FaultSource::Completion, true);
+    if (!entry) mask &= ~bit(PT_EV_FAULT_AROUND);
+    const std::string no_around = around && !entry ? "; no fault_around events" : "";
+    if (!faults) {
+        return entry ? "" : fmt::format("{} {} not available on this kernel: no fault_around events",
+                                        hook_names(entry_missing, "/"),
+                                        is_or_are(entry_missing.size()));
+    }
     if (!entry && !completion) {
         mask &= ~bit(PT_EV_FAULT);
-        return fmt::format("{} and {} are not available on this kernel: no fault events",
-                           hook_names(entry_missing, "/"), hook_names(completion_missing, "/"));
+        return fmt::format("{} and {} are not available on this kernel: no fault events{}",
+                           hook_names(entry_missing, "/"), hook_names(completion_missing, "/"),
+                           no_around);
     }
     if (!entry) {
         return fmt::format("{} {} not available on this kernel: fault events come from perf "
-                           "software events, without access or latency_ns",
-                           hook_names(entry_missing, "/"), is_or_are(entry_missing.size()));
+                           "software events, without access or latency_ns{}",
+                           hook_names(entry_missing, "/"), is_or_are(entry_missing.size()),
+                           no_around);
     }
     if (!completion) {
         return fmt::format("{} {} not available: fault events have no outcome or latency_ns",
@@ -180,6 +192,14 @@ const std::vector<Hook>& hook_table() {
          .programs = {"pt_remove_migration_pmd"},
          .feeds = kMigrationFeeds,
          .role = "huge page arrives in its new frame"},
+        {.name = "filemap:mm_filemap_map_pages",
+         .kind = HookKind::Tracepoint,
+         .btf_name = "mm_filemap_map_pages",
+         .programs = {"pt_filemap_map_pages"},
+         .feeds = bit(PT_EV_FAULT_AROUND),
+         .lost_without = bit(PT_EV_FAULT_AROUND),
+         .role = "file pages mapped around a file fault (fault-around)",
+         .how = ", addresses from the faulting thread's VMA"},
     };
     return table;
 }
@@ -229,7 +249,8 @@ HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fau
 
     const bool faults = (plan.event_mask & bit(PT_EV_FAULT)) != 0;
     const bool entry = fault_source_available(hooks, FaultSource::Entry);
-    plan.fault_entry = faults && entry;
+    const bool around = (plan.event_mask & bit(PT_EV_FAULT_AROUND)) != 0;
+    plan.fault_entry = (faults || around) && entry;
     // Without the entry hooks the completion events are the only fault source.
     plan.fault_completion = faults && fault_source_available(hooks, FaultSource::Completion) &&
                             (fault_outcome || !entry);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cli/recording_status.h"
+#include "decode/decoder.h"
 #include "decode/event.h"
 #include "output/names.h"
 #include "pipeline/event_tally.h"
@@ -116,6 +117,7 @@ struct Contents {
             if (!decode_loss(chunk.payload, l)) recorder_losses += l.count;
             break;
         }
+        case ChunkType::PagemapNotes:
         case ChunkType::Footer: break;
         case ChunkType::Images: {
             ProcessImages images;
@@ -224,9 +226,10 @@ int run_info_command(const InfoOptions& options) {
     line("file", fmt::format("{} ({})", printable(options.input_path), human_size(file_size)));
     line("format", fmt::format("pagetrace recording {}.{}, event ABI {}{}", h.version_major,
                                h.version_minor, h.abi_version,
-                               h.abi_version == PT_ABI_VERSION
+                               abi_decodable(h.abi_version)
                                    ? ""
-                                   : fmt::format(" (this pagetrace decodes ABI {})", PT_ABI_VERSION)));
+                                   : fmt::format(" (this pagetrace decodes ABI {} to {})",
+                                                 kOldestDecodableAbi, PT_ABI_VERSION)));
     line("state", state_text(reader));
     line("host", fmt::format("{}: Linux {} {}, page size {}", printable(h.host_name),
                              printable(h.kernel_release), printable(h.machine), h.page_size));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "decode/decoder.h"
 #include "record/format.h"
 #include "util/error.h"
 
@@ -38,11 +39,15 @@ int report_recording_end(const RecordingReader& reader, const std::string& done)
 
 void require_decodable_events(const recording::RecordingReader& reader) {
     const recording::RecordingHeader& header = reader.header();
-    if (header.abi_version != PT_ABI_VERSION) {
+    // Version 3 only added fields at the end of exit records, and event types:
+    // the decoder reads version 2 records as they are.
+    if (!abi_decodable(header.abi_version)) {
         throw Error(fmt::format(
-            "{} holds events in layout version {} (event ABI), this pagetrace decodes version {}: "
-            "read it with the pagetrace that recorded it ({}); `pagetrace info` still reads it",
-            reader.name(), header.abi_version, PT_ABI_VERSION, header.agent_version));
+            "{} holds events in layout version {} (event ABI), this pagetrace decodes versions "
+            "{} to {}: read it with the pagetrace that recorded it ({}); `pagetrace info` still "
+            "reads it",
+            reader.name(), header.abi_version, kOldestDecodableAbi, PT_ABI_VERSION,
+            header.agent_version));
     }
     for (const auto& note : reader.notes()) spdlog::info("{}", note);
 }

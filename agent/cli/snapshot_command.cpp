@@ -16,6 +16,10 @@ int run_snapshot_command(const SnapshotOptions& options) {
     if (!tgid || !process_running(*tgid)) {
         throw Error("no running process with pid " + std::to_string(options.pid));
     }
+    if (is_kernel_thread(*tgid)) {
+        throw Error("pid " + std::to_string(options.pid) + " (" + process_comm(*tgid) +
+                    ") is a kernel thread: it has no user memory to show");
+    }
     if (!pagemap_pfns_visible()) {
         spdlog::warn("without CAP_SYS_ADMIN the kernel hides physical frames: pages are shown "
                      "without them (run as root to see frames)");

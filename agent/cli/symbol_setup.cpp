@@ -17,7 +17,7 @@ std::unique_ptr<StreamSymbolizer> make_live_symbolizer(const SymbolOptions& opti
 }
 
 bool recording_has_images(const RecordingHeader& header) {
-    return header.version_major > 1 || header.version_minor >= 1;
+    return header.version_major > 1 || header.version_minor >= 2;
 }
 
 std::unique_ptr<StreamSymbolizer> make_recording_symbolizer(const std::string& path,

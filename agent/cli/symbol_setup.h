@@ -22,7 +22,7 @@ std::unique_ptr<StreamSymbolizer> make_recording_symbolizer(const std::string& p
                                                             const SymbolOptions& options,
                                                             bool force);
 
-// Whether a recording says which binaries it ran (format 1.1 and later):
+// Whether a recording says which binaries it ran (format 1.2 and later):
 // only such recordings have fault sites.
 bool recording_has_images(const recording::RecordingHeader& header);
 

@@ -23,6 +23,7 @@ std::string_view event_type_name(EventType type) {
     case EventType::TlbFlush: return "tlb_flush";
     case EventType::Migrate: return "migrate";
     case EventType::MigrateBatch: return "migrate_batch";
+    case EventType::FaultAround: return "fault_around";
     }
     return "unknown";
 }
@@ -141,10 +142,23 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         return std::nullopt;
     }
     case PT_EV_EXIT: {
+        // ABI 2 records end before the fault counters.
+        if (hdr.size < sizeof(pt_exit_event)) {
+            pt_exit_event rec{};
+            if (hdr.size < PT_EXIT_EVENT_V2_SIZE) {
+                return DecodeError{"exit record declares " + std::to_string(hdr.size) +
+                                   " bytes, needs at least " +
+                                   std::to_string(PT_EXIT_EVENT_V2_SIZE)};
+            }
+            std::memcpy(&rec, bytes.data(), PT_EXIT_EVENT_V2_SIZE);
+            out.type = EventType::Exit;
+            out.data = ExitData{rec.exit_code, rec.start_ns, std::nullopt, std::nullopt};
+            return std::nullopt;
+        }
         pt_exit_event rec;
         if (auto err = copy_record(bytes, rec, "exit")) return err;
         out.type = EventType::Exit;
-        out.data = ExitData{rec.exit_code, rec.start_ns};
+        out.data = ExitData{rec.exit_code, rec.start_ns, rec.min_flt, rec.maj_flt};
         return std::nullopt;
     }
     case PT_EV_LOST: {
@@ -208,6 +222,13 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
                                     rec.thp_failed,   rec.reason,     rec.mode,
                                     rec.by_pid,       rec.traced_pages,
                                     fixed_string(rec.by_comm, sizeof(rec.by_comm))};
+        return std::nullopt;
+    }
+    case PT_EV_FAULT_AROUND: {
+        pt_fault_around_event rec;
+        if (auto err = copy_record(bytes, rec, "fault_around")) return err;
+        out.type = EventType::FaultAround;
+        out.data = FaultAroundData{rec.addr, rec.len, rec.fault_addr, rec.ino, rec.dev};
         return std::nullopt;
     }
     default:

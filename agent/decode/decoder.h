@@ -12,6 +12,13 @@
 
 namespace pagetrace {
 
+// The event ABI versions this decoder reads: 2 (whose exit records end before
+// the fault counters) up to the current one.
+inline constexpr uint32_t kOldestDecodableAbi = 2;
+constexpr bool abi_decodable(uint32_t version) {
+    return version >= kOldestDecodableAbi && version <= PT_ABI_VERSION;
+}
+
 struct DecodeError {
     std::string message;
 };

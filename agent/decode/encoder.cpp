@@ -90,7 +90,16 @@ struct Encode {
         auto rec = start<pt_exit_event>(PT_EV_EXIT);
         rec.exit_code = d.status;
         rec.start_ns = d.start_ns;
-        append(rec, out);
+        rec.min_flt = d.min_flt.value_or(0);
+        rec.maj_flt = d.maj_flt.value_or(0);
+        if (d.min_flt || d.maj_flt) {
+            append(rec, out);
+            return;
+        }
+        // Without counters: the record of ABI 2.
+        rec.hdr.size = PT_EXIT_EVENT_V2_SIZE;
+        const auto* bytes = reinterpret_cast<const std::byte*>(&rec);
+        out.insert(out.end(), bytes, bytes + PT_EXIT_EVENT_V2_SIZE);
     }
     void operator()(const LostData& d) {
         auto rec = start<pt_lost_event>(PT_EV_LOST);
@@ -161,6 +170,15 @@ struct Encode {
         rec.by_pid = d.by_pid;
         rec.traced_pages = d.traced_pages;
         put_string(rec.by_comm, d.by_comm);
+        append(rec, out);
+    }
+    void operator()(const FaultAroundData& d) {
+        auto rec = start<pt_fault_around_event>(PT_EV_FAULT_AROUND);
+        rec.addr = d.addr;
+        rec.len = d.len;
+        rec.fault_addr = d.fault_addr;
+        rec.ino = d.ino;
+        rec.dev = d.dev;
         append(rec, out);
     }
 };

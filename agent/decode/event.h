@@ -28,6 +28,7 @@ enum class EventType : uint16_t {
     TlbFlush = PT_EV_TLB_FLUSH,
     Migrate = PT_EV_MIGRATE,
     MigrateBatch = PT_EV_MIGRATE_BATCH,
+    FaultAround = PT_EV_FAULT_AROUND,
 };
 
 inline constexpr uint16_t kEventTypeCount = PT_EV_TYPE_MAX;
@@ -90,6 +91,10 @@ struct ExecData {
 struct ExitData {
     uint32_t status = 0;  // wait(2)-style
     uint64_t start_ns = 0;
+    // The faults the kernel accounted to the process (all threads); absent in
+    // recordings of event ABI 2.
+    std::optional<uint64_t> min_flt;
+    std::optional<uint64_t> maj_flt;
 };
 
 struct LostData {
@@ -154,10 +159,18 @@ struct MigrateBatchData {
     std::string by_comm;
 };
 
+struct FaultAroundData {
+    uint64_t addr = 0;  // [addr, addr + len): the range fault-around looked at
+    uint64_t len = 0;
+    uint64_t fault_addr = 0;  // the fault that caused it (0 if unknown)
+    uint64_t ino = 0;
+    uint32_t dev = 0;  // kernel dev_t encoding: MAJOR << 20 | MINOR
+};
+
 using EventData =
     std::variant<FaultData, MmapData, MunmapData, ForkData, ExecData, ExitData, LostData,
                  MremapData, BrkData, MprotectData, MadviseData, TlbFlushData, MigrateData,
-                 MigrateBatchData>;
+                 MigrateBatchData, FaultAroundData>;
 
 struct Event {
     EventType type = EventType::Fault;

@@ -172,6 +172,12 @@ private:
                   '"');
         }
         w.put(R"(,"start_ns":)", d.start_ns);
+        if (d.min_flt && d.maj_flt) w.put(R"(,"min_flt":)", *d.min_flt, R"(,"maj_flt":)", *d.maj_flt);
+    }
+    static void fields(const FaultAroundData& d, LineWriter& w) {
+        w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"ino":)", d.ino,
+              R"(,"dev":")", kernel_dev_string(d.dev), '"');
+        if (d.fault_addr) w.put(R"(,"fault_addr":")", Hex{d.fault_addr}, '"');
     }
     static void fields(const MremapData& d, LineWriter& w) {
         w.put(R"(,"old_addr":")", Hex{d.old_addr}, R"(","old_len":)", d.old_len,

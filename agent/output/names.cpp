@@ -53,6 +53,10 @@ void append_name(std::string& out, const std::string& name) {
 
 }  // namespace
 
+std::string kernel_dev_string(uint32_t dev) {
+    return std::to_string(dev >> 20) + ":" + std::to_string(dev & 0xfffff);
+}
+
 std::string_view access_name(Access access) {
     switch (access) {
     case Access::Read: return "read";

@@ -44,6 +44,10 @@ const char* tlb_reason_name(uint32_t reason);
 // PT_MR_* -> "compaction", "numa_misplaced", ...
 const char* migrate_reason_name(uint32_t reason);
 
+// A device number as the kernel encodes dev_t in its structures (MAJOR << 20 |
+// MINOR), as "MAJOR:MINOR" ("8:1", "0:38").
+std::string kernel_dev_string(uint32_t dev);
+
 // PT_MIGRATE_* -> "async", "sync_light", "sync", ...
 const char* migrate_mode_name(uint32_t mode);
 

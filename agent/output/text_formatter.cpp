@@ -139,6 +139,12 @@ private:
             w.put("killed by ", signal_name(static_cast<int>(sig)),
                   (d.status & 0x80) ? " (core dumped)" : "");
         }
+        if (d.min_flt && d.maj_flt) w.put(" faults=", *d.min_flt, " minor ", *d.maj_flt, " major");
+    }
+    static void details(const FaultAroundData& d, const Event&, LineWriter& w) {
+        put_range(w, d.addr, d.len);
+        w.put(" ino=", d.ino, " dev=", kernel_dev_string(d.dev));
+        if (d.fault_addr) w.put(" fault=", Hex{d.fault_addr});
     }
     static void details(const MremapData& d, const Event&, LineWriter& w) {
         put_range(w, d.old_addr, d.old_len);

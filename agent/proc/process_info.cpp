@@ -41,6 +41,22 @@ bool process_running(pid_t pid) {
     return state != 'Z' && state != 'X' && state != 'x';
 }
 
+bool is_kernel_thread(pid_t pid) {
+    constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h
+    std::ifstream stat(proc_path(pid, "stat"));
+    std::string text;
+    if (!std::getline(stat, text)) return false;
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return false;
+    // After the comm: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    for (int i = 0; i < 6 && fields >> field; ++i) {
+    }
+    unsigned long flags = 0;
+    return (fields >> flags) && (flags & kPfKthread) != 0;
+}
+
 std::string process_comm(pid_t pid) {
     std::ifstream comm(proc_path(pid, "comm"));
     std::string name;

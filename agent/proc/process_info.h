@@ -15,6 +15,9 @@ std::optional<pid_t> thread_group_of(pid_t pid);
 // True while `pid` exists and has not exited (zombies count as exited).
 bool process_running(pid_t pid);
 
+// True if `pid` is a kernel thread (PF_KTHREAD): it has no user address space.
+bool is_kernel_thread(pid_t pid);
+
 // The process name (comm), or "" if it is gone.
 std::string process_comm(pid_t pid);
 

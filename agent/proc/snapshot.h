@@ -30,6 +30,15 @@ struct SnapshotPage {
     PagemapEntry entry;
 };
 
+// A transparent huge page mapped whole (by one PMD) over an aligned block of
+// the address space: its subpages are present, subpage i in frame pfn + i.
+struct HugePage {
+    uint64_t vaddr = 0;  // its first page, aligned to its size
+    uint64_t pfn = 0;    // the frame of its head page
+    uint32_t order = 0;  // 9: 2 MiB with 4 KiB pages
+    bool zero = false;   // the huge zero page (read faults on huge-page-eligible memory)
+};
+
 struct PagemapSnapshot {
     uint32_t pid = 0;
     // CLOCK_MONOTONIC when the read finished: each page shows its state at some
@@ -45,6 +54,11 @@ struct PagemapSnapshot {
     std::vector<SnapshotPage> pages;
     // The read was cut short: the process exited or exec'd meanwhile.
     bool partial = false;
+    // The frame of the shared zero page on the traced machine (0: unknown),
+    // so that a page mapping it is not taken for one with a frame of its own.
+    uint64_t zero_pfn = 0;
+    // The huge pages among `pages` (by vaddr), found with /proc/kpageflags.
+    std::vector<HugePage> huge_pages;
 };
 
 }  // namespace pagetrace

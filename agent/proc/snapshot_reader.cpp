@@ -1,5 +1,9 @@
 #include "proc/snapshot_reader.h"
 
+#include "kernel/mm.h"
+#include "proc/frame_flags.h"
+#include "proc/huge_pages.h"
+
 #include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -43,7 +47,8 @@ static_assert(sizeof(PmScanArg) == 96);
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
 constexpr uint64_t kPageIsPresent = 1u << 3;
 constexpr uint64_t kPageIsSwapped = 1u << 4;
-constexpr uint64_t kPageShift = 12;
+// The system's pages: snapshots are of this machine's processes.
+unsigned page_shift() { return kernel::PageGeometry::of_system().shift(); }
 constexpr size_t kRegionsPerScan = 512;
 
 std::string pagemap_path(pid_t pid) { return "/proc/" + std::to_string(pid) + "/pagemap"; }
@@ -88,7 +93,7 @@ void keep_nonempty(uint64_t first, const std::vector<PagemapEntry>& entries,
                    std::vector<SnapshotPage>& pages) {
     for (size_t i = 0; i < entries.size(); ++i) {
         if (entries[i].present() || entries[i].swapped()) {
-            pages.push_back(SnapshotPage{(first + i) << kPageShift, entries[i]});
+            pages.push_back(SnapshotPage{(first + i) << page_shift(), entries[i]});
         }
     }
 }
@@ -153,9 +158,9 @@ bool pagemap_scan_supported() {
         PmScanArg arg{};
         arg.size = sizeof(arg);
         // An empty range: the kernel validates the arguments and returns 0.
-        const uint64_t page = reinterpret_cast<uint64_t>(&region) & ~((1ull << kPageShift) - 1);
+        const uint64_t page = reinterpret_cast<uint64_t>(&region) & ~((1ull << page_shift()) - 1);
         arg.start = page;
-        arg.end = page + (1ull << kPageShift);
+        arg.end = page + (1ull << page_shift());
         arg.vec = reinterpret_cast<uint64_t>(&region);
         arg.vec_len = 1;
         arg.category_anyof_mask = kPageIsPresent;
@@ -189,7 +194,7 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns, Scan
     std::vector<PmPageRegion> runs;
     for (const Mapping& m : snap.mappings) {
         if (m.path == "[vsyscall]" || m.end <= m.start) continue;
-        stats.mapped_pages += (m.end - m.start) >> kPageShift;
+        stats.mapped_pages += (m.end - m.start) >> page_shift();
         if (use_scan) {
             runs.clear();
             if (!scan_runs(fd.get(), m.start, m.end, runs, stats)) {
@@ -201,8 +206,8 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns, Scan
                 }
             } else {
                 for (const PmPageRegion& r : runs) {
-                    const uint64_t first = r.start >> kPageShift;
-                    const uint64_t count = (r.end - r.start) >> kPageShift;
+                    const uint64_t first = r.start >> page_shift();
+                    const uint64_t count = (r.end - r.start) >> page_shift();
                     const size_t got = read_nonempty(fd.get(), first, count, entries, snap.pages);
                     stats.entries_read += got;
                     if (got < count) snap.partial = true;
@@ -210,8 +215,8 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns, Scan
                 continue;
             }
         }
-        const uint64_t first = m.start >> kPageShift;
-        const uint64_t count = (m.end - m.start) >> kPageShift;
+        const uint64_t first = m.start >> page_shift();
+        const uint64_t count = (m.end - m.start) >> page_shift();
         const size_t got = read_nonempty(fd.get(), first, count, entries, snap.pages);
         stats.entries_read += got;
         if (got < count) {
@@ -220,7 +225,18 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns, Scan
         }
     }
     if (stats_out) *stats_out = stats;
+    describe_frames(snap);
     return snap;
+}
+
+void describe_frames(PagemapSnapshot& snap) {
+    if (!snap.pfns_visible) return;
+    static const FrameFlags frames;
+    snap.zero_pfn = zero_page_frame();
+    snap.huge_pages = find_huge_pages(snap.pages, kernel::PageGeometry::of_system(),
+                                      [](uint64_t pfn, size_t n, uint64_t* out) {
+                                          return frames.read_flags(pfn, n, out);
+                                      });
 }
 
 PagemapSnapshot take_page_snapshot(pid_t pid, std::span<const uint64_t> vpages, uint64_t ts_ns) {

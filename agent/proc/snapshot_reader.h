@@ -39,6 +39,10 @@ PagemapSnapshot take_snapshot(pid_t pid, SnapshotKind kind, uint64_t ts_ns,
                               ScanMethod method = ScanMethod::Auto,
                               SnapshotStats* stats = nullptr);
 
+// Fills in what /proc/kpageflags adds to a snapshot (the zero page's frame,
+// the huge pages), when frames are visible.
+void describe_frames(PagemapSnapshot& snapshot);
+
 // A targeted snapshot of the given virtual page numbers (address >> 12),
 // sorted ascending. Missing or empty pages are left out.
 PagemapSnapshot take_page_snapshot(pid_t pid, std::span<const uint64_t> vpages, uint64_t ts_ns);

@@ -204,6 +204,7 @@ std::string chunk_type_name(uint16_t type) {
     case ChunkType::Pagemap: return "pagemap";
     case ChunkType::Loss: return "loss";
     case ChunkType::Footer: return "footer";
+    case ChunkType::PagemapNotes: return "pagemap_notes";
     case ChunkType::Images: return "images";
     case ChunkType::Symbols: return "symbols";
     }
@@ -563,6 +564,65 @@ std::optional<std::string> decode_pagemap(std::span<const std::byte> payload, Pa
     }
     if (!in.at_end()) return fmt::format("{} bytes after the last pagemap run", in.remaining());
     out = std::move(part);
+    return std::nullopt;
+}
+
+// --- pagemap notes --------------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kHugePageZero = 1;
+constexpr size_t kHugePageBytes = 24;  // vaddr, pfn, order, flags
+
+}  // namespace
+
+std::optional<Bytes> encode_pagemap_notes(const PagemapSnapshot& s) {
+    if (!s.zero_pfn && s.huge_pages.empty()) return std::nullopt;
+    Bytes out;
+    put<uint32_t>(out, s.pid);
+    put<uint32_t>(out, 0);
+    put<uint64_t>(out, s.ts_ns);
+    put<uint64_t>(out, s.zero_pfn);
+    put<uint32_t>(out, static_cast<uint32_t>(s.huge_pages.size()));
+    put<uint32_t>(out, 0);
+    for (const HugePage& h : s.huge_pages) {
+        put<uint64_t>(out, h.vaddr);
+        put<uint64_t>(out, h.pfn);
+        put<uint32_t>(out, h.order);
+        put<uint32_t>(out, h.zero ? kHugePageZero : 0);
+    }
+    return out;
+}
+
+std::optional<std::string> decode_pagemap_notes(std::span<const std::byte> payload,
+                                                PagemapNotes& out) {
+    ByteReader in(payload);
+    PagemapNotes notes;
+    uint32_t reserved = 0;
+    uint32_t count = 0;
+    uint32_t reserved2 = 0;
+    if (!in.get(notes.pid) || !in.get(reserved) || !in.get(notes.ts_ns) ||
+        !in.get(notes.zero_pfn) || !in.get(count) || !in.get(reserved2)) {
+        return "pagemap notes payload shorter than its 32-byte header";
+    }
+    if (count != in.remaining() / kHugePageBytes || in.remaining() % kHugePageBytes) {
+        return fmt::format("pagemap notes list {} huge pages in {} bytes", count, in.remaining());
+    }
+    notes.huge_pages.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        HugePage h;
+        uint32_t flags = 0;
+        in.get(h.vaddr);
+        in.get(h.pfn);
+        in.get(h.order);
+        in.get(flags);
+        if (h.order == 0 || h.order > 18) {
+            return fmt::format("pagemap notes: huge page {} has order {}", i, h.order);
+        }
+        h.zero = flags & kHugePageZero;
+        notes.huge_pages.push_back(h);
+    }
+    out = std::move(notes);
     return std::nullopt;
 }
 

@@ -30,7 +30,9 @@ namespace pagetrace::recording {
 // Major: a reader refuses files of a newer major version. Minor: adds chunk
 // types or header fields that older readers of the same major skip.
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;  // 1.1: images and symbols chunks
+//   1.1: pagemap notes chunks (the zero page's frame, huge pages).
+//   1.2: images and symbols chunks (build-ids, kernel functions, JIT maps).
+inline constexpr uint16_t kFormatMinor = 2;
 
 inline constexpr std::array<char, 8> kMagic = {'\x89', 'P', 'G', 'T', 'R', 'A', 'C', 'E'};
 inline constexpr size_t kFixedHeaderSize = 48;          // before the header fields
@@ -111,8 +113,9 @@ enum class ChunkType : uint16_t {
     Pagemap = 3,  // /proc/PID/pagemap words for ranges of pages
     Loss = 4,     // records the recorder received but could not store
     Footer = 5,   // totals; marks a recording that ended cleanly. Always last
-    Images = 6,   // (1.1) a process's executable file mappings and their build-ids
-    Symbols = 7,  // (1.1) symbols captured while recording: kernel functions, JIT maps
+    PagemapNotes = 6,  // 1.1: more about the frames of the snapshot just before
+    Images = 7,   // 1.2: a process's executable file mappings and their build-ids
+    Symbols = 8,  // 1.2: symbols captured while recording: kernel functions, JIT maps
 };
 
 // Chunk types with this bit set change how later chunks must be read: a
@@ -182,6 +185,24 @@ struct PagemapPart {
 };
 
 std::optional<std::string> decode_pagemap(std::span<const std::byte> payload, PagemapPart& out);
+
+// --- pagemap notes payload (1.1) ------------------------------------------------
+
+// What the agent learnt about the frames of a snapshot from /proc/kpageflags:
+// the zero page's frame and the huge pages among its pages. Follows the
+// snapshot's pagemap chunk(s) directly, for the same pid and time; readers of
+// format 1.0 skip it.
+struct PagemapNotes {
+    uint32_t pid = 0;
+    uint64_t ts_ns = 0;
+    uint64_t zero_pfn = 0;
+    std::vector<HugePage> huge_pages;
+};
+
+// The notes of a snapshot, or nullopt if it has none worth a chunk.
+std::optional<Bytes> encode_pagemap_notes(const PagemapSnapshot& snapshot);
+std::optional<std::string> decode_pagemap_notes(std::span<const std::byte> payload,
+                                                PagemapNotes& out);
 
 // --- loss payload -----------------------------------------------------------
 

@@ -395,6 +395,10 @@ std::optional<std::string> RecordingReader::check_payload(const ChunkHeader& h,
         LossRecord l;
         return decode_loss(payload, l);
     }
+    case ChunkType::PagemapNotes: {
+        PagemapNotes n;
+        return decode_pagemap_notes(payload, n);
+    }
     case ChunkType::Footer: {
         Footer f;
         return decode_footer(payload, f);

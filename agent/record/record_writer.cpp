@@ -67,6 +67,9 @@ void RecordWriter::add_pagemap(const PagemapSnapshot& snapshot) {
     for (auto& part : encode_pagemap(snapshot, page_size)) {
         add_after_events(ChunkType::Pagemap, std::move(part));
     }
+    if (auto notes = encode_pagemap_notes(snapshot)) {
+        add_after_events(ChunkType::PagemapNotes, std::move(*notes));
+    }
 }
 
 // A chunk that must follow exactly the events received so far: the chunk

@@ -45,6 +45,17 @@ SourceItem RecordingSource::next() {
                 continue;
             }
         }
+        // Notes belong to the snapshot they follow.
+        if (chunk.type() == ChunkType::PagemapNotes && interest_.snapshots) {
+            PagemapNotes notes;
+            if (auto problem = decode_pagemap_notes(chunk.payload, notes)) {
+                spdlog::warn("skipping a pagemap notes chunk: {}", *problem);
+            } else if (building_ && building_->pid == notes.pid && building_->ts_ns == notes.ts_ns) {
+                building_->zero_pfn = notes.zero_pfn;
+                building_->huge_pages = std::move(notes.huge_pages);
+            }
+            continue;
+        }
         // Anything else ends the snapshot being built: hand it out first.
         if (building_) {
             held_ = chunk;

@@ -70,6 +70,16 @@ const char* snapshot_kind_name(SnapshotKind kind) {
     return "unknown";
 }
 
+const char* present_cause_name(PresentCause cause) {
+    switch (cause) {
+    case PresentCause::None: return "none";
+    case PresentCause::Populated: return "populated";
+    case PresentCause::Exec: return "exec";
+    case PresentCause::Fork: return "fork";
+    }
+    return "unknown";
+}
+
 // ---------------------------------------------------------------- the fields of each kind
 
 // mmap rw- private|anonymous            (text)
@@ -107,6 +117,17 @@ void TouchInfo::write(EntryFields& out) const {
         out.json("since_mapped_ns", *since_mapped_ns);
         out.attach(", {} after mapping", Duration{*since_mapped_ns});
     }
+    if (cow) out.field("cow", true, "copy-on-write");
+    if (pfn) out.field("pfn", *pfn, "frame {:#x}", *pfn);
+    if (order) out.field("order", *order, "order {}", *order);
+    if (fault_addr) out.field("fault_addr", Hex{*fault_addr}, "(huge page faulted at {:#x})", *fault_addr);
+}
+
+// by the fault at 0x7f0000003000 0x1234 [targeted snapshot]
+void MappedAroundInfo::write(EntryFields& out) const {
+    if (fault_addr) out.field("fault_addr", Hex{fault_addr}, "by the fault at {:#x}", fault_addr);
+    if (pfn) out.field("pfn", *pfn, "frame {:#x}", *pfn);
+    out.field("source", snapshot_kind_name(source), "[{} snapshot]", snapshot_kind_name(source));
 }
 
 // 0x11 (was 0x10) [periodic snapshot] UNEXPLAINED: no migration seen
@@ -117,10 +138,19 @@ void PfnInfo::write(EntryFields& out) const {
         out.field("pfn", pfn, "present (frame not visible)");
     }
     if (old_pfn) out.field("old_pfn", *old_pfn, "(was {:#x})", *old_pfn);
-    out.field("source", snapshot_kind_name(source), "[{} snapshot]", snapshot_kind_name(source));
+    if (zero_page) out.field("zero_page", true, "the zero page");
+    if (inherited) {
+        out.field("source", "fork", "[inherited at fork]");
+    } else {
+        out.field("source", snapshot_kind_name(source), "[{} snapshot]", snapshot_kind_name(source));
+    }
     if (unexplained) out.json("unexplained", true);
     if (before_tracing) out.field("before_tracing", true, "present before tracing");
     if (no_fault_seen) out.field("no_fault_seen", true, "present with no fault seen");
+    if (cause != PresentCause::None) {
+        out.field("cause", present_cause_name(cause), "present without a fault: {}",
+                  present_cause_name(cause));
+    }
     if (unexplained) out.text("UNEXPLAINED: no migration seen");
 }
 

@@ -43,8 +43,9 @@ enum class PageEventKind : uint8_t {
     Moved,       // mremap moved it; the history goes on at the new address
     Unmapped,    // it left the address space
     Gap,         // events were lost while the page was alive: the history may miss some
+    MappedAround,  // a file fault on a neighbour mapped it too (fault-around)
 };
-inline constexpr size_t kPageEventKinds = static_cast<size_t>(PageEventKind::Gap) + 1;
+inline constexpr size_t kPageEventKinds = static_cast<size_t>(PageEventKind::MappedAround) + 1;
 
 // "mapped", "first_touch", "touch", "pfn", "migrated", "tlb_flush", "discarded",
 // "not_present", "moved", "unmapped", "gap"
@@ -75,6 +76,16 @@ const char* unmap_cause_name(UnmapCause cause);  // "munmap", "mremap", "replace
 // "attach", "exec", "periodic", "final", "targeted"
 const char* snapshot_kind_name(SnapshotKind kind);
 
+// Why a page a snapshot found present had no fault of its own, when the
+// timeline knows (pfn entries; otherwise no_fault_seen).
+enum class PresentCause : uint8_t {
+    None,
+    Populated,  // MAP_POPULATE or MADV_POPULATE_READ/WRITE: the kernel faulted it in
+    Exec,       // execve set it up: the new stack (arguments, environment, auxv)
+    Fork,       // inherited at fork (copied page tables of a private file mapping)
+};
+const char* present_cause_name(PresentCause cause);  // "populated", "exec", "fork"
+
 struct MappedInfo {
     static constexpr PageEventKind kKind = PageEventKind::Mapped;
     static constexpr const char* kName = "mapped";
@@ -99,6 +110,17 @@ struct TouchInfo {
     const CodeLocation* where = nullptr;  // the code at ip, when fault sites are tracked
     // first_touch only: time since the mapping was created, when that is known
     std::optional<uint64_t> since_mapped_ns;
+    // A write on a page shared since fork (or with the zero page): the fault
+    // gave this page a copy of its own, in a new frame.
+    bool cow = false;
+    // The frame the fault put in, once a snapshot said (huge pages: each
+    // subpage its own, head + i), and the order of the page it mapped (9: a
+    // 2 MiB transparent huge page).
+    std::optional<uint64_t> pfn;
+    std::optional<uint32_t> order;
+    // For the other subpages of a huge page: the address of the fault that
+    // mapped it (access, ip and latency are that fault's).
+    std::optional<uint64_t> fault_addr;
     PageEventKind kind() const { return first ? kFirstKind : kKind; }
     void write(EntryFields& out) const;
 };
@@ -114,9 +136,17 @@ struct PfnInfo {
     bool unexplained = false;
     // The page was present before tracing began (seen by the attach snapshot).
     bool before_tracing = false;
-    // Present, but no fault was seen for it: populated by the kernel (exec,
-    // MAP_POPULATE, fault-around, THP), or its fault was lost.
+    // Present, but no fault was seen for it and no cause below explains it
+    // (its fault was lost, or the kernel put it in by a way pagetrace does not
+    // see: mlock, a huge page of khugepaged, ...).
     bool no_fault_seen = false;
+    // Present with no fault of its own, for a reason the timeline knows.
+    PresentCause cause = PresentCause::None;
+    // The frame is the shared zero page: read faults on anonymous memory map
+    // it until the first write gives the page a frame of its own.
+    bool zero_page = false;
+    // Not seen by a snapshot: the frame the parent's page had at fork (source "fork").
+    bool inherited = false;
     void write(EntryFields& out) const;
 };
 
@@ -184,8 +214,20 @@ struct GapInfo {
     void write(EntryFields& out) const;
 };
 
+// A file fault on a neighbour mapped this page too (fault-around), and a
+// snapshot confirmed it present; the entry's time is the fault-around's.
+struct MappedAroundInfo {
+    static constexpr PageEventKind kKind = PageEventKind::MappedAround;
+    static constexpr const char* kName = "mapped_around";
+    uint64_t fault_addr = 0;  // the fault that caused it (0: not known)
+    std::optional<uint64_t> pfn;
+    SnapshotKind source = SnapshotKind::Targeted;  // the snapshot that confirmed it
+    void write(EntryFields& out) const;
+};
+
 using PageEventData = std::variant<MappedInfo, TouchInfo, PfnInfo, MigratedInfo, TlbFlushInfo,
-                                   DiscardedInfo, NotPresentInfo, MovedInfo, UnmappedInfo, GapInfo>;
+                                   DiscardedInfo, NotPresentInfo, MovedInfo, UnmappedInfo, GapInfo,
+                                   MappedAroundInfo>;
 
 // The kind of an entry: its Info's kKind, or what its kind() chooses.
 template <typename Info>

@@ -25,10 +25,25 @@ PageHistories::PageHistories(HistoryFilter filter, kernel::PageGeometry geometry
 }
 
 void PageHistories::History::add(uint64_t ts_ns, PageEventData data) {
+    if (!events.empty() && ts_ns < events.back().ts_ns) {
+        // An entry confirmed late (fault-around): in its place in time, after
+        // entries of the same time. It says nothing about the page now.
+        auto at = std::upper_bound(events.begin(), events.end(), ts_ns,
+                                   [](uint64_t ts, const PageEvent& e) { return ts < e.ts_ns; });
+        events.insert(at, {ts_ns, std::move(data)});
+        return;
+    }
     if (const auto* p = std::get_if<PfnInfo>(&data); p && p->pfn) last_pfn = p->pfn;
     if (const auto* m = std::get_if<MigratedInfo>(&data)) last_pfn = m->new_pfn;
+    if (const auto* t = std::get_if<TouchInfo>(&data); t && t->pfn) last_pfn = t->pfn;
+    if (const auto* a = std::get_if<MappedAroundInfo>(&data); a && a->pfn) last_pfn = a->pfn;
     alive = !std::holds_alternative<UnmappedInfo>(data);
     events.push_back({ts_ns, std::move(data)});
+}
+
+void PageHistories::drop_held(const TracedProcess& proc, uint64_t first, uint64_t end) {
+    if (held_.empty()) return;
+    held_.erase(held_.lower_bound(Key{proc.index, first}), held_.lower_bound(Key{proc.index, end}));
 }
 
 bool PageHistories::selects(const TracedProcess& proc, uint64_t vpn) const {

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,52 @@ public:
             h->add(ts_ns, PageEventData(std::forward<Info>(info)));
         }
     }
+    // Changes the last entry of type Info in the history of page vpn, if any.
+    template <typename Info, typename F>
+    void amend_last(const TracedProcess& proc, uint64_t vpn, F&& f) {
+        auto it = histories_.find(Key{proc.index, vpn});
+        if (it == histories_.end()) return;
+        auto& events = it->second.events;
+        for (auto e = events.rbegin(); e != events.rend(); ++e) {
+            if (auto* info = std::get_if<Info>(&e->data)) {
+                f(*info);
+                if constexpr (std::is_same_v<Info, TouchInfo>) {
+                    if (info->pfn) it->second.last_pfn = info->pfn;
+                }
+                return;
+            }
+        }
+    }
+    // The last entry of type Info in the history of page vpn, if any.
+    template <typename Info>
+    const Info* last(const TracedProcess& proc, uint64_t vpn) const {
+        auto it = histories_.find(Key{proc.index, vpn});
+        if (it == histories_.end()) return nullptr;
+        for (auto e = it->second.events.rbegin(); e != it->second.events.rend(); ++e) {
+            if (const auto* info = std::get_if<Info>(&e->data)) return info;
+        }
+        return nullptr;
+    }
+
+    // An entry that becomes part of the history only if a later observation
+    // confirms it (a page fault-around may have mapped): held per page, then
+    // confirm()ed with its last details, or dropped with the page.
+    template <typename Info>
+    void hold(const TracedProcess& proc, uint64_t vpn, uint64_t ts_ns, Info&& info) {
+        if (!filter_.enabled() || !selects(proc, vpn)) return;
+        held_[Key{proc.index, vpn}] = {ts_ns, PageEventData(std::forward<Info>(info))};
+    }
+    template <typename Info, typename F>
+    void confirm(const TracedProcess& proc, uint64_t vpn, F&& complete) {
+        auto it = held_.find(Key{proc.index, vpn});
+        if (it == held_.end()) return;
+        PageEvent event = std::move(it->second);
+        held_.erase(it);
+        if (auto* info = std::get_if<Info>(&event.data)) complete(*info);
+        if (History* h = history_to_record(proc, vpn)) h->add(event.ts_ns, std::move(event.data));
+    }
+    void drop_held(const TracedProcess& proc, uint64_t first, uint64_t end);
+
     // Calls f(vpn) for the pages of [start, end) (addresses) the filter
     // selects, while there is room for new histories; past that, only for
     // those that have one (the others are counted as dropped).
@@ -127,6 +174,7 @@ private:
     kernel::PageGeometry geometry_;
     Map histories_;
     std::vector<std::pair<Key, History>> retired_;  // overwritten by a moved page
+    std::map<Key, PageEvent> held_;  // entries waiting for confirmation
     uint64_t started_ = 0;  // histories started, retired ones included
     uint64_t dropped_ = 0;
 };

@@ -24,6 +24,14 @@ struct PageRecord {
     static constexpr uint64_t kPfnStale = uint64_t{1} << 58;    // a fault/discard since the frame was seen
     static constexpr uint64_t kDiscarded = uint64_t{1} << 59;   // madvise dropped it
     static constexpr uint64_t kSeenPresent = uint64_t{1} << 60; // a snapshot or migration saw it present
+    // Put in without a fault of its own, waiting for a snapshot to confirm it:
+    // by fault-around, or by MAP_POPULATE / MADV_POPULATE_*. first_touch_ns is
+    // then when.
+    static constexpr uint64_t kArrivedAround = uint64_t{1} << 61;
+    static constexpr uint64_t kArrivedPopulated = uint64_t{1} << 62;
+    // Its frame is shared (with the parent or child since a fork, or the zero
+    // page): its next write fault copies it into a frame of its own.
+    static constexpr uint64_t kShared = uint64_t{1} << 63;
 
     // With kTouched: the first touch. Before it, with kSeenPresent: when a
     // snapshot first saw the page present.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "decode/event.h"
@@ -32,6 +33,7 @@ struct TracedProcess {
     ProcessSummary summary;
     AddressSpace space;
     LatencyHistogram first_touch_latency;  // mmap (or mremap/brk growth) to first fault
+    std::unordered_set<uint64_t> huge_pages;  // first vpn of each huge page counted
     FaultSites sites;                      // by faulting instruction, when tracked
     bool ended = false;
     uint64_t end_ts = 0;

@@ -31,11 +31,23 @@ struct LatencySummary {
 };
 
 struct FaultCounts {
+    // Fault events, by outcome.
     uint64_t total = 0;
     uint64_t minor = 0;
     uint64_t major = 0;
     uint64_t unaccounted = 0;
     uint64_t unknown = 0;
+    // The kernel's own count for the whole process (its exit event; unknown
+    // for a process that did not exit while traced, or in recordings of event
+    // ABI 2).
+    std::optional<uint64_t> kernel_minor;
+    std::optional<uint64_t> kernel_major;
+    // Accounted faults that raised no exception, so no fault event
+    // (get_user_pages: execve's argument copy, /proc/PID/mem, ptrace,
+    // process_vm_*, O_DIRECT, MAP_POPULATE, mlock, MADV_POPULATE_*, io_uring):
+    // kernel_minor + kernel_major - minor - major - unknown. With outcomes on,
+    // minor + major + without_exception == kernel_minor + kernel_major. Derived.
+    std::optional<uint64_t> without_exception;
 };
 
 struct ProcessSummary {
@@ -67,6 +79,20 @@ struct ProcessSummary {
     // never touched before they were unmapped (or by now), in bytes; derived.
     uint64_t untouched_bytes = 0;
     uint64_t discarded_pages = 0;
+    uint64_t cow_faults = 0;     // write faults that copied a page shared since fork (or the zero page)
+
+    // Pages that arrived without a fault of their own, by cause (each counted
+    // once, when a snapshot saw it present).
+    uint64_t fault_arounds = 0;        // fault_around events
+    uint64_t mapped_around = 0;        // pages fault-around mapped
+    uint64_t populated_pages = 0;      // pages MAP_POPULATE / MADV_POPULATE_* put in
+    uint64_t exec_pages = 0;           // pages execve set up (the new stack, arguments)
+    uint64_t inherited_pages = 0;      // pages inherited at fork (found present in the child)
+    uint64_t zero_page_pages = 0;      // pages seen mapping the shared zero page
+    // Transparent huge pages (PMD-mapped) that backed the process's memory:
+    // how many, and their bytes.
+    uint64_t huge_pages = 0;
+    uint64_t huge_page_bytes = 0;
 
     uint64_t migrations = 0;      // migrate events
     uint64_t migrated_pages = 0;  // pages they moved (a 2 MiB THP is 512)

@@ -106,14 +106,50 @@ void TimelineBuilder::on(const Event& event, const FaultData& d) {
         }
     }
     if (!rec.has(PageRecord::kResident)) proc.set_resident(rec);
-    rec.clear(PageRecord::kDiscarded);
+    // A write on a frame shared since fork, or on the zero page: copy-on-write.
+    if (d.access == Access::Write && rec.has(PageRecord::kShared)) {
+        touch.cow = true;
+        ++s.cow_faults;
+        rec.clear(PageRecord::kShared);
+    }
+    rec.clear(PageRecord::kDiscarded | PageRecord::kArrivedAround | PageRecord::kArrivedPopulated);
     rec.set(PageRecord::kPfnStale);  // a fault may put in a new frame (zero page -> COW, ...)
     histories_.record(proc, vpn, event.ts_ns, std::move(touch));
 }
 
+void TimelineBuilder::on(const Event& event, const FaultAroundData& d) {
+    TracedProcess& proc = processes_.of(event);
+    ++proc.summary.fault_arounds;
+    if (d.len == 0) return;
+    expect_arrivals(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len), event.ts_ns,
+                    true, d.fault_addr);
+}
+
+void TimelineBuilder::expect_arrivals(TracedProcess& proc, uint64_t start, uint64_t end,
+                                      uint64_t ts, bool around, uint64_t fault_addr) {
+    const uint64_t flag = around ? PageRecord::kArrivedAround : PageRecord::kArrivedPopulated;
+    const uint64_t fault_vpn = fault_addr ? geometry_.vpn(fault_addr) : ~uint64_t{0};
+    PageTable& pages = proc.space.pages();
+    for (uint64_t vpn = geometry_.vpn(start); vpn < geometry_.vpn(end); ++vpn) {
+        if (vpn == fault_vpn) continue;  // that one has its fault
+        PageRecord& rec = pages.get(vpn);
+        // Pages already in (touched, or seen present) were left alone.
+        if (rec.has(PageRecord::kResident)) continue;
+        rec.set(flag);
+        rec.first_touch_ns = ts;
+        if (around) histories_.hold(proc, vpn, ts, MappedAroundInfo{fault_addr, {}, {}});
+    }
+}
+
 void TimelineBuilder::on(const Event& event, const MadviseData& d) {
     TracedProcess& proc = processes_.of(event);
-    if (d.err != 0 || !kernel::madvise_discards(d.advice) || d.len == 0) return;
+    if (d.err != 0 || d.len == 0) return;
+    if (d.advice == kernel::kMadvPopulateRead || d.advice == kernel::kMadvPopulateWrite) {
+        expect_arrivals(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len),
+                        event.ts_ns, false);
+        return;
+    }
+    if (!kernel::madvise_discards(d.advice)) return;
     const uint64_t first = geometry_.vpn(geometry_.down(d.addr));
     const uint64_t end = geometry_.vpn(geometry_.range_end(d.addr, d.len));
     proc.space.pages().for_each(first, end, [&](uint64_t vpn, PageRecord& rec) {
@@ -204,6 +240,12 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
                                        latency.max()};
         s.untouched_bytes = p->space.untouched_pages() * geometry_.size();
         if (track_sites_) s.fault_sites = p->sites.top(sites_top_);
+        FaultCounts& f = s.faults;
+        if (f.kernel_minor && f.kernel_major) {
+            const uint64_t kernel = *f.kernel_minor + *f.kernel_major;
+            const uint64_t seen = f.minor + f.major + f.unknown;
+            f.without_exception = kernel > seen ? kernel - seen : 0;
+        }
         const uint64_t life_start =
             s.start_ns ? std::min(*s.start_ns, s.first_ts_ns) : s.first_ts_ns;
         const uint64_t life_end = p->ended ? p->end_ts : ~uint64_t{0};

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "decode/event.h"
@@ -118,6 +119,7 @@ private:
     void on(const Event& event, const ForkData& d);
     void on(const Event& event, const ExecData& d);
     void on(const Event& event, const ExitData& d);
+    void on(const Event& event, const FaultAroundData& d);
 
     // Snapshots (timeline_snapshots.cpp).
     void reconcile_mappings(TracedProcess& proc, const PagemapSnapshot& snap);
@@ -125,6 +127,7 @@ private:
                          uint64_t pfn, bool pfn_known);
     void observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,
                       bool swapped, SnapshotKind source);
+    void observe_huge_page(TracedProcess& proc, const PagemapSnapshot& snap, const HugePage& huge);
 
     // Changes of the address space, with their page histories
     // (timeline_mappings.cpp, timeline_processes.cpp).
@@ -133,6 +136,13 @@ private:
     void unmap_range(TracedProcess& proc, uint64_t start, uint64_t end, uint64_t ts,
                      UnmapCause cause);
     void end_process(TracedProcess& proc, uint64_t ts, bool pid_reused);
+    void inherit_pages(TracedProcess& parent, TracedProcess& child, const MappingPiece& piece,
+                       uint64_t ts);
+    // Pages of [start, end) the kernel put in (or may have) without a fault of
+    // their own: by fault-around (around) or MAP_POPULATE / MADV_POPULATE_*.
+    // A snapshot that sees them present confirms it.
+    void expect_arrivals(TracedProcess& proc, uint64_t start, uint64_t end, uint64_t ts,
+                         bool around, uint64_t fault_addr = 0);
     void note_peaks();
 
     FaultSite* note_fault_site(TracedProcess& proc, const Event& event, const FaultData& d);
@@ -149,6 +159,7 @@ private:
     uint64_t peak_bytes_ = 0;
     uint64_t events_ = 0;
     uint64_t snapshots_ = 0;
+    std::pair<uint64_t, uint64_t> exec_stack_{0, 0};  // of the exec snapshot being read
 };
 
 }  // namespace pagetrace

@@ -23,6 +23,10 @@ void TimelineBuilder::unmap_range(TracedProcess& proc, uint64_t start, uint64_t 
     if (start >= end) return;
     proc.summary.resident_pages_final -= proc.space.unmap(start, end);
     histories_.unmapped(proc, geometry_.vpn(start), geometry_.vpn(end), ts, cause);
+    histories_.drop_held(proc, geometry_.vpn(start), geometry_.vpn(end));
+    std::erase_if(proc.huge_pages, [&](uint64_t vpn) {
+        return vpn >= geometry_.vpn(start) && vpn < geometry_.vpn(end);
+    });
 }
 
 void TimelineBuilder::on(const Event& event, const MmapData& d) {
@@ -45,6 +49,8 @@ void TimelineBuilder::on(const Event& event, const MmapData& d) {
     if (stale && !(d.flags & kernel::kMapFixed)) ++proc.summary.mapping_conflicts;
     unmap_range(proc, piece.start, piece.end, ts, UnmapCause::Replaced);
     map_range(proc, piece, ts);
+    // MAP_POPULATE: the kernel faults every page in before mmap returns.
+    if (d.flags & kernel::kMapPopulate) expect_arrivals(proc, piece.start, piece.end, ts, false);
     proc.note_mapped(ts);
 }
 

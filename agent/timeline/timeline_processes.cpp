@@ -36,8 +36,38 @@ void TimelineBuilder::on(const Event& event, const ForkData& d) {
     // The child starts with a copy of the parent's address space.
     for (const MappingPiece& piece : child->space.inherit(parent.space, ts)) {
         record_mapped(*child, piece, ts);
+        inherit_pages(parent, *child, piece, ts);
     }
     child->note_mapped(ts);
+}
+
+// Private anonymous memory: the child's page tables are copies of the
+// parent's, with the same frames, write-protected in both until a write
+// copies the page (copy-on-write). Other mappings are not copied by the
+// kernel page by page (file pages fault in again), so they start empty.
+void TimelineBuilder::inherit_pages(TracedProcess& parent, TracedProcess& child,
+                                    const MappingPiece& piece, uint64_t ts) {
+    if (!(piece.flags & kernel::kMapAnonymous) ||
+        (piece.flags & kernel::kMapTypeMask) != kernel::kMapPrivate) {
+        return;
+    }
+    constexpr uint64_t kInherited = PageRecord::kPfnMask | PageRecord::kPfnKnown;
+    PageTable& pages = child.space.pages();
+    parent.space.pages().for_each(
+        geometry_.vpn(piece.start), geometry_.vpn(piece.end), [&](uint64_t vpn, PageRecord& from) {
+            if (!from.has(PageRecord::kResident)) return;
+            PageRecord& rec = pages.get(vpn);
+            rec.bits = (from.bits & kInherited) | PageRecord::kSeenPresent | PageRecord::kShared;
+            rec.first_touch_ns = ts;
+            child.set_resident(rec);
+            from.set(PageRecord::kShared);
+            if (rec.has(PageRecord::kPfnKnown)) {
+                PfnInfo info;
+                info.pfn = rec.pfn();
+                info.inherited = true;
+                histories_.record(child, vpn, ts, std::move(info));
+            }
+        });
 }
 
 void TimelineBuilder::on(const Event& event, const ExecData& d) {
@@ -64,6 +94,8 @@ void TimelineBuilder::on(const Event& event, const ExitData& d) {
     if (!s.start_ns) s.start_ns = start;
     s.exit_ts_ns = event.ts_ns;
     s.exit_status = d.status;
+    s.faults.kernel_minor = d.min_flt;
+    s.faults.kernel_major = d.maj_flt;
     end_process(*proc, event.ts_ns, false);
 }
 

@@ -150,9 +150,16 @@ void append_summary_json(std::string& out, const ProcessSummary& s) {
     json_u64(out, "pages_touched", s.pages_touched);
     fmt::format_to(it, R"(,"resident_pages":{{"peak":{},"final":{}}})", s.resident_pages_peak,
                    s.resident_pages_final);
-    fmt::format_to(it, R"(,"faults":{{"total":{},"minor":{},"major":{},"unaccounted":{},"unknown":{}}})",
+    fmt::format_to(it, R"(,"faults":{{"total":{},"minor":{},"major":{},"unaccounted":{},"unknown":{})",
                    s.faults.total, s.faults.minor, s.faults.major, s.faults.unaccounted,
                    s.faults.unknown);
+    json_optional(out, "kernel_minor", s.faults.kernel_minor);
+    json_optional(out, "kernel_major", s.faults.kernel_major);
+    json_optional(out, "without_exception", s.faults.without_exception);
+    json_u64(out, "cow", s.cow_faults);
+    out += '}';
+    fmt::format_to(it, R"(,"huge_pages":{{"count":{},"bytes":{}}})", s.huge_pages,
+                   s.huge_page_bytes);
     const LatencySummary& l = s.first_touch_after_mmap_ns;
     fmt::format_to(it, R"(,"first_touch_after_mmap_ns":{{"count":{},"p50":{},"p90":{},"p99":{},"max":{}}})",
                    l.count, l.p50, l.p90, l.p99, l.max);
@@ -167,6 +174,10 @@ void append_summary_json(std::string& out, const ProcessSummary& s) {
     json_by_reason(out, s.tlb_flushes_by_reason, tlb_reason_name);
     out += '}';
     fmt::format_to(it, R"(,"gaps":{{"count":{},"lost_events":{}}})", s.gaps, s.lost_events);
+    fmt::format_to(it, R"(,"arrivals":{{"mapped_around":{},"fault_around_events":{},"populated":{},)"
+                       R"("exec":{},"inherited":{},"zero_page":{}}})",
+                   s.mapped_around, s.fault_arounds, s.populated_pages, s.exec_pages,
+                   s.inherited_pages, s.zero_page_pages);
     fmt::format_to(it, R"(,"snapshots":{{"present_before_tracing":{},"present_without_fault":{}}})",
                    s.present_before_tracing, s.present_without_fault);
     fmt::format_to(it, R"(,"unexplained":{{"frame_changes":{},"not_present":{},"mappings":{}}})",
@@ -211,8 +222,27 @@ void append_summary_text(std::string& out, const ProcessSummary& s, uint64_t bas
     }
     row("pages", fmt::format("touched {}, resident peak {}, final {}, discarded {}", s.pages_touched,
                              s.resident_pages_peak, s.resident_pages_final, s.discarded_pages));
-    row("faults", fmt::format("{}: minor {}, major {}, unaccounted {}, unknown {}", s.faults.total,
-                              s.faults.minor, s.faults.major, s.faults.unaccounted, s.faults.unknown));
+    std::string faults = fmt::format("{}: minor {}, major {}, unaccounted {}, unknown {}",
+                                     s.faults.total, s.faults.minor, s.faults.major,
+                                     s.faults.unaccounted, s.faults.unknown);
+    if (s.cow_faults) faults += fmt::format("; copy-on-write {}", s.cow_faults);
+    row("faults", faults);
+    if (s.faults.without_exception) {
+        row("", fmt::format("the kernel counted {} ({} minor, {} major): {} without an exception "
+                            "(get_user_pages: execve, /proc/PID/mem, MAP_POPULATE, mlock, ...)",
+                            *s.faults.kernel_minor + *s.faults.kernel_major, *s.faults.kernel_minor,
+                            *s.faults.kernel_major, *s.faults.without_exception));
+    }
+    if (s.huge_pages) {
+        row("huge pages", fmt::format("{} ({})", s.huge_pages, human_size(s.huge_page_bytes)));
+    }
+    if (s.mapped_around || s.fault_arounds || s.populated_pages || s.exec_pages ||
+        s.inherited_pages || s.zero_page_pages) {
+        row("no own fault", fmt::format("mapped around {} (by {} fault-arounds), populated {}, "
+                                        "by exec {}, inherited at fork {}, zero page {}",
+                                        s.mapped_around, s.fault_arounds, s.populated_pages,
+                                        s.exec_pages, s.inherited_pages, s.zero_page_pages));
+    }
     const LatencySummary& l = s.first_touch_after_mmap_ns;
     if (l.count) {
         row("mmap->touch", fmt::format("{} pages: p50 {}, p90 {}, p99 {}, max {}", l.count,

@@ -38,6 +38,15 @@ void TimelineBuilder::add_snapshot(const PagemapSnapshot& snap) {
     const bool complete = full && !snap.partial && !snap.mappings.empty();
     if (complete) reconcile_mappings(*proc, snap);
 
+    for (const HugePage& huge : snap.huge_pages) observe_huge_page(*proc, snap, huge);
+    // After an exec, the new stack holds what execve copied there (arguments,
+    // environment, auxv) without a fault of the new program.
+    exec_stack_ = {0, 0};
+    if (snap.kind == SnapshotKind::Exec) {
+        for (const Mapping& m : snap.mappings) {
+            if (m.path == "[stack]") exec_stack_ = {m.start, m.end};
+        }
+    }
     PageTable& pages = proc->space.pages();
     for (const SnapshotPage& page : snap.pages) {
         const uint64_t vpn = geometry_.vpn(page.vaddr);
@@ -126,14 +135,40 @@ void TimelineBuilder::observe_present(TracedProcess& proc, const PagemapSnapshot
     if (pfn_known) info.pfn = pfn;
     bool note = false;
     if (!rec.has(PageRecord::kResident)) {
-        if (snap.kind == SnapshotKind::Attach && !rec.has(PageRecord::kTouched) &&
-            !rec.has(PageRecord::kSeenPresent)) {
+        const bool faulted = rec.has(PageRecord::kTouched);
+        if (rec.has(PageRecord::kArrivedAround) && !faulted) {
+            // Fault-around mapped it: the entry is the fault-around's, confirmed now.
+            ++s.mapped_around;
+            histories_.confirm<MappedAroundInfo>(proc, vpn, [&](MappedAroundInfo& around) {
+                around.pfn = info.pfn;
+                around.source = snap.kind;
+            });
+            rec.clear(PageRecord::kArrivedAround);
+            proc.set_resident(rec);
+            rec.set(PageRecord::kSeenPresent);
+            if (pfn_known) rec.set_pfn(pfn);
+            rec.clear(PageRecord::kPfnStale | PageRecord::kDiscarded);
+            return;
+        }
+        if (snap.kind == SnapshotKind::Attach && !faulted && !rec.has(PageRecord::kSeenPresent)) {
             info.before_tracing = true;
             ++s.present_before_tracing;
+        } else if (rec.has(PageRecord::kArrivedPopulated) && !faulted) {
+            info.cause = PresentCause::Populated;
+            ++s.populated_pages;
+        } else if (!faulted && geometry_.addr(vpn) >= exec_stack_.first &&
+                   geometry_.addr(vpn) < exec_stack_.second) {
+            info.cause = PresentCause::Exec;
+            ++s.exec_pages;
+        } else if (const MappingPiece* piece = proc.space.mappings().find(geometry_.addr(vpn));
+                   piece && piece->cause == MapCause::Fork && !faulted) {
+            info.cause = PresentCause::Fork;
+            ++s.inherited_pages;
         } else {
             info.no_fault_seen = true;
             ++s.present_without_fault;
         }
+        rec.clear(PageRecord::kArrivedAround | PageRecord::kArrivedPopulated);
         proc.set_resident(rec);
         rec.clear(PageRecord::kDiscarded);
         note = true;
@@ -142,6 +177,12 @@ void TimelineBuilder::observe_present(TracedProcess& proc, const PagemapSnapshot
         rec.first_touch_ns = snap.ts_ns;  // until a fault: when a snapshot first saw it
     }
     rec.set(PageRecord::kSeenPresent);
+    if (pfn_known && snap.zero_pfn && pfn == snap.zero_pfn) {
+        // The shared zero page: not a frame of its own; its first write copies it.
+        info.zero_page = true;
+        if (!rec.has(PageRecord::kShared) || rec.pfn() != pfn) ++s.zero_page_pages;
+        rec.set(PageRecord::kShared);
+    }
     if (pfn_known) {
         if (!rec.has(PageRecord::kPfnKnown)) {
             note = true;
@@ -157,6 +198,68 @@ void TimelineBuilder::observe_present(TracedProcess& proc, const PagemapSnapshot
         rec.clear(PageRecord::kPfnStale);
     }
     if (note) histories_.record(proc, vpn, snap.ts_ns, std::move(info));
+}
+
+// A huge page mapped over an aligned block: one fault on any of its subpages
+// mapped all of them, each in its own frame (head + i). Every subpage gets the
+// first touch of that fault, with the order and its frame.
+void TimelineBuilder::observe_huge_page(TracedProcess& proc, const PagemapSnapshot& snap,
+                                        const HugePage& huge) {
+    const uint64_t count = uint64_t{1} << std::min<uint32_t>(huge.order, 18);
+    const uint64_t first = geometry_.vpn(huge.vaddr);
+    ProcessSummary& s = proc.summary;
+    if (proc.huge_pages.insert(first).second) {
+        ++s.huge_pages;
+        s.huge_page_bytes += count * geometry_.size();
+    }
+    if (huge.zero || !snap.pfns_visible) return;  // read faults: the zero page, no frames
+    PageTable& pages = proc.space.pages();
+    // The fault that mapped it: the earliest touch in the block.
+    std::optional<uint64_t> fault_vpn;
+    uint64_t fault_ts = 0;
+    pages.for_each(first, first + count, [&](uint64_t vpn, PageRecord& rec) {
+        if (rec.has(PageRecord::kTouched) && (!fault_vpn || rec.first_touch_ns < fault_ts)) {
+            fault_vpn = vpn;
+            fault_ts = rec.first_touch_ns;
+        }
+    });
+    if (!fault_vpn || fault_ts > snap.ts_ns) return;  // no fault of ours mapped it
+    const TouchInfo* fault = histories_.last<TouchInfo>(proc, *fault_vpn);
+    const MappingPiece* piece = proc.space.mappings().find(geometry_.addr(first));
+    for (uint64_t i = 0; i < count; ++i) {
+        const uint64_t vpn = first + i;
+        const uint64_t pfn = huge.pfn + i;
+        PageRecord& rec = pages.get(vpn);
+        if (rec.has(PageRecord::kTouched)) {
+            histories_.amend_last<TouchInfo>(proc, vpn, [&](TouchInfo& touch) {
+                if (!touch.first) return;
+                touch.order = huge.order;
+                touch.pfn = pfn;
+            });
+        } else {
+            TouchInfo touch;
+            if (fault) touch = *fault;
+            touch.first = true;
+            touch.cow = false;
+            touch.order = huge.order;
+            touch.pfn = pfn;
+            touch.fault_addr = geometry_.addr(*fault_vpn);
+            touch.since_mapped_ns.reset();
+            if (piece && piece->from_event() && fault_ts >= piece->mapped_ns) {
+                touch.since_mapped_ns = fault_ts - piece->mapped_ns;
+                proc.first_touch_latency.add(*touch.since_mapped_ns);
+            }
+            rec.set(PageRecord::kTouched);
+            rec.first_touch_ns = fault_ts;
+            ++s.pages_touched;
+            histories_.record(proc, vpn, fault_ts, std::move(touch));
+        }
+        if (!rec.has(PageRecord::kResident)) proc.set_resident(rec);
+        rec.clear(PageRecord::kArrivedAround | PageRecord::kArrivedPopulated |
+                  PageRecord::kDiscarded | PageRecord::kPfnStale);
+        rec.set(PageRecord::kSeenPresent);
+        rec.set_pfn(pfn);
+    }
 }
 
 void TimelineBuilder::observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "pagetrace/events.h"
+#include "proc/frame_flags.h"
 #include "proc/pagemap.h"
 
 namespace pagetrace {
@@ -40,6 +41,11 @@ public:
     virtual void forget(pid_t pid) = 0;
     // Whether frames are visible (CAP_SYS_ADMIN).
     virtual bool pfns_visible() const = 0;
+    // The kpageflags words of `count` frames from first_pfn; how many were
+    // read (0: not available).
+    virtual size_t read_frame_flags(uint64_t first_pfn, size_t count, uint64_t* out) = 0;
+    // The zero page's frame (0: unknown).
+    virtual uint64_t zero_pfn() const = 0;
 };
 
 // The real thing: /proc/PID/pagemap, one open reader per process.
@@ -48,9 +54,14 @@ public:
     size_t read(pid_t pid, uint64_t first_page, size_t count, PagemapEntry* out) override;
     void forget(pid_t pid) override { readers_.erase(pid); }
     bool pfns_visible() const override;
+    size_t read_frame_flags(uint64_t first_pfn, size_t count, uint64_t* out) override {
+        return frames_.read_flags(first_pfn, count, out);
+    }
+    uint64_t zero_pfn() const override { return zero_page_frame(); }
 
 private:
     std::unordered_map<pid_t, std::unique_ptr<PagemapReader>> readers_;
+    FrameFlags frames_;
 };
 
 }  // namespace pagetrace

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+
+#include "proc/huge_pages.h"
 
 namespace pagetrace {
 
@@ -26,20 +29,28 @@ FrameTracker::~FrameTracker() = default;
 void FrameTracker::on_event(const Event& event, std::span<const std::byte>) {
     const auto pid = static_cast<pid_t>(event.pid);
     if (const auto* d = std::get_if<FaultData>(&event.data)) {
-        const uint64_t now = now_ns_();
-        if (pending_.empty() || now - pending_.back().arrived_ns > kBatchWindowNs) {
-            pending_.push_back(PendingBatch{now, {}});
-        }
-        pending_.back().pages[pid].push_back(pages_.vpn(d->addr));
+        look_up(pid, pages_.vpn(d->addr), 1);
+    } else if (const auto* d = std::get_if<FaultAroundData>(&event.data)) {
+        // The pages it mapped (if they were cached): looked up like faulted ones.
+        look_up(pid, pages_.vpn(d->addr), pages_.pages_in(d->addr, d->len));
     } else if (const auto* d = std::get_if<MunmapData>(&event.data)) {
         if (!d->err) forget_range(pid, d->addr, d->len);
     } else if (const auto* d = std::get_if<MadviseData>(&event.data)) {
-        if (!d->err && kernel::madvise_discards(d->advice)) forget_range(pid, d->addr, d->len);
+        if (d->err) return;
+        if (kernel::madvise_discards(d->advice)) forget_range(pid, d->addr, d->len);
+        if (d->advice == kernel::kMadvPopulateRead || d->advice == kernel::kMadvPopulateWrite) {
+            look_up(pid, pages_.vpn(d->addr), pages_.pages_in(d->addr, d->len));
+        }
     } else if (const auto* d = std::get_if<MremapData>(&event.data)) {
         if (!d->err) move_range(pid, d->old_addr, d->old_len, d->new_addr, d->new_len);
     } else if (const auto* d = std::get_if<MmapData>(&event.data)) {
+        if (d->err) return;
         // MAP_FIXED over existing pages replaces them.
-        if (!d->err && (d->flags & kernel::kMapFixed)) forget_range(pid, d->addr, d->len);
+        if (d->flags & kernel::kMapFixed) forget_range(pid, d->addr, d->len);
+        // MAP_POPULATE faulted every page in without an exception.
+        if (d->flags & kernel::kMapPopulate) {
+            look_up(pid, pages_.vpn(d->addr), pages_.pages_in(d->addr, d->len));
+        }
     } else if (std::holds_alternative<ExecData>(event.data) ||
                std::holds_alternative<ExitData>(event.data)) {
         forget_process(pid);
@@ -49,6 +60,17 @@ void FrameTracker::on_event(const Event& event, std::span<const std::byte>) {
         if (it != frames_.end() && d->new_pfn) it->second.set(pages_.vpn(d->addr), d->new_pfn);
         retiring_.claim(d->new_pfn);
     }
+}
+
+void FrameTracker::look_up(pid_t pid, uint64_t first_page, uint64_t count) {
+    // Batches of kBatchWindowNs share one arrival time.
+    const uint64_t now = now_ns_();
+    if (pending_.empty() || now - pending_.back().arrived_ns > kBatchWindowNs) {
+        pending_.push_back(PendingBatch{now, {}});
+    }
+    auto& pages = pending_.back().pages[pid];
+    count = std::min<uint64_t>(count, kMaxLookupPages);
+    for (uint64_t i = 0; i < count; ++i) pages.push_back(first_page + i);
 }
 
 void FrameTracker::index_one(pid_t pid, uint64_t page, uint64_t pfn) {
@@ -103,16 +125,18 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
             const size_t got = pagemaps_.read(pid, pages[i], entries.size(), entries.data());
             if (got < entries.size()) snap.partial = true;
             index_pages(pid, pages[i], std::span(entries.data(), got));
-            if (on_targeted_) {
-                for (size_t k = 0; k < got; ++k) {
-                    if (entries[k].present() || entries[k].swapped()) {
-                        snap.pages.push_back(SnapshotPage{pages_.addr(pages[i] + k), entries[k]});
-                    }
+            for (size_t k = 0; k < got; ++k) {
+                if (entries[k].present() || entries[k].swapped()) {
+                    snap.pages.push_back(SnapshotPage{pages_.addr(pages[i] + k), entries[k]});
                 }
             }
             i = j;
         }
         resolved += pages.size();
+        if (snap.pfns_visible) {
+            snap.zero_pfn = pagemaps_.zero_pfn();
+            add_huge_pages(pid, snap);
+        }
         snap.ts_ns = now_ns_();  // the read has finished
         if (on_targeted_ && !snap.pages.empty()) on_targeted_(std::move(snap));
     }
@@ -121,6 +145,45 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
         spdlog::debug("frame index: looked up {} faulted pages; {} pages indexed", resolved,
                       stats().pages_indexed);
     }
+}
+
+void FrameTracker::add_huge_pages(pid_t pid, PagemapSnapshot& snap) {
+    const uint32_t order = pmd_order(pages_);
+    const uint64_t block = uint64_t{1} << order;
+    // One frame of each block that has a present page: is it part of a huge page?
+    std::vector<SnapshotPage> whole;
+    std::vector<PagemapEntry> entries;
+    uint64_t last_block = ~uint64_t{0};
+    for (const SnapshotPage& page : snap.pages) {
+        const uint64_t b = pages_.vpn(page.vaddr) >> order;
+        const uint64_t pfn = page.entry.pfn();
+        if (b == last_block || !pfn) continue;
+        last_block = b;
+        uint64_t flags = 0;
+        if (pagemaps_.read_frame_flags(pfn, 1, &flags) != 1 || !is_huge_frame(flags)) continue;
+        entries.resize(block);
+        const size_t got = pagemaps_.read(pid, b << order, block, entries.data());
+        index_pages(pid, b << order, std::span(entries.data(), got));
+        for (size_t k = 0; k < got; ++k) {
+            if (entries[k].present()) whole.push_back({pages_.addr((b << order) + k), entries[k]});
+        }
+    }
+    if (whole.empty()) return;
+    // The blocks read whole replace what was looked up of them.
+    std::vector<SnapshotPage> merged;
+    merged.reserve(snap.pages.size() + whole.size());
+    std::merge(whole.begin(), whole.end(), snap.pages.begin(), snap.pages.end(),
+               std::back_inserter(merged),
+               [](const SnapshotPage& a, const SnapshotPage& b) { return a.vaddr < b.vaddr; });
+    merged.erase(std::unique(merged.begin(), merged.end(),
+                             [](const SnapshotPage& a, const SnapshotPage& b) {
+                                 return a.vaddr == b.vaddr;
+                             }),
+                 merged.end());
+    snap.pages = std::move(merged);
+    snap.huge_pages = find_huge_pages(snap.pages, pages_, [&](uint64_t pfn, size_t n, uint64_t* out) {
+        return pagemaps_.read_frame_flags(pfn, n, out);
+    });
 }
 
 void FrameTracker::on_snapshot(const PagemapSnapshot& snap) {

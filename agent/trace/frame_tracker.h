@@ -62,10 +62,17 @@ public:
     // Frames no page of ours holds any more stay in the kernel's index this
     // long, unless a migration or lookup reclaims them, and then go in one batch.
     static constexpr uint64_t kRetireNs = 1'000'000'000;
+    // One populate call looks up at most this many pages (4 GiB of 4 KiB pages).
+    static constexpr uint64_t kMaxLookupPages = uint64_t{1} << 20;
 
     FrameTrackerStats stats() const;
 
 private:
+    // Queues pages for a pagemap lookup once they settle.
+    void look_up(pid_t pid, uint64_t first_page, uint64_t count);
+    // Completes a targeted snapshot's pages with the whole of every huge
+    // page one of them is part of, and finds the huge pages.
+    void add_huge_pages(pid_t pid, PagemapSnapshot& snap);
     void index_pages(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries);
     void index_one(pid_t pid, uint64_t page, uint64_t pfn);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);

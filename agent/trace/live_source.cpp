@@ -55,6 +55,10 @@ LiveSource::LiveSource(LiveTraceOptions options, const volatile std::sig_atomic_
         if (!tgid || !process_running(*tgid)) {
             throw Error("no running process with pid " + std::to_string(pid), kExitFailure);
         }
+        if (is_kernel_thread(*tgid)) {
+            throw Error("pid " + std::to_string(pid) + " (" + process_comm(*tgid) +
+                        ") is a kernel thread: it has no user memory to trace");
+        }
         if (*tgid != pid) {
             spdlog::info("pid {} is a thread of process {}; tracing the whole process", pid,
                          *tgid);

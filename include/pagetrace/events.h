@@ -17,7 +17,12 @@
 #include <linux/types.h>
 #endif
 
-#define PT_ABI_VERSION 2
+/*
+ * 3: exit records end with the process's own fault counters (min_flt,
+ *    maj_flt); fault_around records. Records of version 2 are still read: an
+ *    exit record of 56 bytes has no counters.
+ */
+#define PT_ABI_VERSION 3
 
 #define PT_COMM_LEN 16
 #define PT_FILENAME_LEN 256
@@ -37,7 +42,8 @@
 #define PT_EV_TLB_FLUSH 12
 #define PT_EV_MIGRATE 13
 #define PT_EV_MIGRATE_BATCH 14
-#define PT_EV_TYPE_MAX 14
+#define PT_EV_FAULT_AROUND 15
+#define PT_EV_TYPE_MAX 15
 
 /* pt_fault_event.access */
 #define PT_ACCESS_READ 0
@@ -174,7 +180,14 @@ struct pt_exit_event {
 	__u32 exit_code; /* wait(2)-style status: (code << 8) | signal */
 	__u32 reserved;
 	__u64 start_ns; /* the process's start time */
+	/* ABI 3: the faults the kernel accounted to the process, all its threads
+	 * (what getrusage(RUSAGE_SELF) gives inside it at its end). */
+	__u64 min_flt;
+	__u64 maj_flt;
 };
+
+/* The size of an exit record of ABI 2, which has no fault counters. */
+#define PT_EXIT_EVENT_V2_SIZE 56
 
 /* mremap(2), at syscall exit. */
 struct pt_mremap_event {
@@ -256,6 +269,22 @@ struct pt_migrate_batch_event {
 	char by_comm[PT_COMM_LEN];
 };
 
+/*
+ * A file fault of a traced thread mapped the pages around it that were in the
+ * page cache (fault-around, filemap_map_pages): [addr, addr + len) in the
+ * process's address space, the part of the file the kernel looked at. Pages
+ * in it that were not cached, or already mapped, were left alone.
+ */
+struct pt_fault_around_event {
+	struct pt_event_header hdr;
+	__u64 addr;       /* first page of the range */
+	__u64 len;        /* bytes */
+	__u64 fault_addr; /* the fault that caused it (0 if unknown) */
+	__u64 ino;        /* the file */
+	__u32 dev;        /* its device, as the kernel encodes dev_t (MAJOR << 20 | MINOR) */
+	__u32 reserved;
+};
+
 /* Events the kernel side could not store: the ring buffer was full. */
 struct pt_lost_event {
 	struct pt_event_header hdr;
@@ -305,9 +334,18 @@ static_assert(offsetof(struct pt_fork_event, child_start_ns) == 48, "ABI");
 static_assert(sizeof(struct pt_exec_event) == 40 + PT_FILENAME_LEN, "ABI: exec size");
 static_assert(offsetof(struct pt_exec_event, filename) == 40, "ABI");
 
-static_assert(sizeof(struct pt_exit_event) == 56, "ABI: exit size");
+static_assert(sizeof(struct pt_exit_event) == 72, "ABI: exit size");
 static_assert(offsetof(struct pt_exit_event, exit_code) == 40, "ABI");
 static_assert(offsetof(struct pt_exit_event, start_ns) == 48, "ABI");
+static_assert(offsetof(struct pt_exit_event, min_flt) == PT_EXIT_EVENT_V2_SIZE, "ABI");
+static_assert(offsetof(struct pt_exit_event, maj_flt) == 64, "ABI");
+
+static_assert(sizeof(struct pt_fault_around_event) == 80, "ABI: fault_around size");
+static_assert(offsetof(struct pt_fault_around_event, addr) == 40, "ABI");
+static_assert(offsetof(struct pt_fault_around_event, len) == 48, "ABI");
+static_assert(offsetof(struct pt_fault_around_event, fault_addr) == 56, "ABI");
+static_assert(offsetof(struct pt_fault_around_event, ino) == 64, "ABI");
+static_assert(offsetof(struct pt_fault_around_event, dev) == 72, "ABI");
 
 static_assert(sizeof(struct pt_lost_event) == 56, "ABI: lost size");
 static_assert(offsetof(struct pt_lost_event, count) == 40, "ABI");

@@ -5,7 +5,6 @@
 // out of disk must leave a file that says what it is.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -36,32 +35,15 @@ constexpr int kNobody = 65534;
 constexpr int kExitPartial = 3;
 const std::string kWorkloads = PAGETRACE_WORKLOAD_DIR;
 
-struct Result {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
 // TraceTest's checks (root, no BPF program left behind), for record,
 // replay and info.
 class RecordTest : public TraceTest {
 protected:
     // Runs pagetrace with `args` to completion (stdout and stderr captured).
-    Result run(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt,
-               double timeout_s = 60) {
-        std::vector<std::string> argv = {kPagetrace};
-        argv.insert(argv.end(), args.begin(), args.end());
-        SpawnOptions opts;
-        opts.stdout_path = dir_.file("out." + std::to_string(++runs_));
-        opts.stderr_path = dir_.file("err." + std::to_string(runs_));
-        opts.uid = uid;
-        Subprocess proc(argv, opts);
-        Result r;
-        const auto status = proc.wait(timeout_s);
-        if (!status) ADD_FAILURE() << "pagetrace " << args[0] << " did not finish in time";
-        r.status = status.value_or(-1);
-        r.out = read_file(opts.stdout_path);
-        r.err = read_file(opts.stderr_path);
+    RunResult run(const std::vector<std::string>& args, std::optional<uid_t> uid = std::nullopt,
+                  double timeout_s = 60) {
+        const RunResult r = run_pagetrace(args, {.uid = uid, .timeout_s = timeout_s});
+        if (r.timed_out) ADD_FAILURE() << "pagetrace " << args[0] << " did not finish in time";
         return r;
     }
 
@@ -70,8 +52,6 @@ protected:
     void hand_to_nobody(const std::string& path) {
         ASSERT_EQ(::chown(path.c_str(), kNobody, kNobody), 0) << std::strerror(errno);
     }
-
-    int runs_ = 0;
 };
 
 TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
@@ -81,7 +61,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
     for (const auto& a : touch_pages({"--pages", std::to_string(kPages), "--fork-pages", "512"})) {
         args.push_back(a);
     }
-    const Result rec = run(args);
+    const RunResult rec = run(args);
     ASSERT_EQ(rec.status, 0) << rec.err;
     EXPECT_NE(rec.err.find("0 lost"), std::string::npos) << rec.err;
     EXPECT_NE(rec.err.find("bytes/event"), std::string::npos) << rec.err;
@@ -92,7 +72,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 
     hand_to_nobody(file);
-    const Result replay = run({"replay", file, "--format", "json"}, kNobody);
+    const RunResult replay = run({"replay", file, "--format", "json"}, kNobody);
     ASSERT_EQ(replay.status, 0) << replay.err;
     EXPECT_EQ(replay.err, "");
     const auto events = parse_json_lines(replay.out);
@@ -121,7 +101,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
     }
 
     // info, unprivileged too.
-    const Result info = run({"info", file}, kNobody);
+    const RunResult info = run({"info", file}, kNobody);
     ASSERT_EQ(info.status, 0) << info.err;
     EXPECT_NE(info.out.find("finalized (ended cleanly"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("status 0"), std::string::npos) << info.out;
@@ -133,7 +113,7 @@ TEST_F(RecordTest, ReplayWithoutPrivilegesShowsWhatTheWorkloadDid) {
         << info.out;
 
     // --pid selects one process of the two.
-    const Result only_child =
+    const RunResult only_child =
         run({"replay", file, "--format", "json", "--pid", std::to_string(child)}, kNobody);
     ASSERT_EQ(only_child.status, 0) << only_child.err;
     const auto child_events = parse_json_lines(only_child.out);
@@ -179,7 +159,7 @@ TEST_F(RecordTest, ReplayPrintsWhatTracePrintedLive) {
     ASSERT_EQ(record.wait(30), 0) << read_file(rec_opts.stderr_path);
 
     const std::string live = read_file(dir_.file("live.json"));
-    const Result replay = run({"replay", dir_.file("run.ptr"), "--format", "json"});
+    const RunResult replay = run({"replay", dir_.file("run.ptr"), "--format", "json"});
     ASSERT_EQ(replay.status, 0) << replay.err;
     const WorkloadReport truth = WorkloadReport::parse(read_file(report_path()));
     EXPECT_EQ(faults_in(parse_json_lines(live), truth.region_of(workload.pid())).size(), 2048u);
@@ -187,7 +167,7 @@ TEST_F(RecordTest, ReplayPrintsWhatTracePrintedLive) {
     EXPECT_EQ(without_clock_readings(replay.out), without_clock_readings(live));
 
     // The attached process's /proc facts were recorded when recording began.
-    const Result info = run({"info", dir_.file("run.ptr")});
+    const RunResult info = run({"info", dir_.file("run.ptr")});
     EXPECT_NE(info.out.find(pid + " attach " + kTouchPages), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("target     pid " + pid), std::string::npos) << info.out;
 }
@@ -211,11 +191,11 @@ TEST_F(RecordTest, SigkillLeavesEveryCompleteChunkReadable) {
 
     struct stat st{};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
-    const Result info = run({"info", file});
+    const RunResult info = run({"info", file});
     EXPECT_EQ(info.status, kExitPartial) << info.err;
     EXPECT_NE(info.out.find("NOT FINALIZED"), std::string::npos) << info.out;
 
-    const Result replay = run({"replay", file, "--format", "json"});
+    const RunResult replay = run({"replay", file, "--format", "json"});
     EXPECT_EQ(replay.status, kExitPartial) << replay.err;
     EXPECT_NE(replay.err.find("warning"), std::string::npos) << replay.err;
     EXPECT_NE(replay.err.find("byte "), std::string::npos) << replay.err;
@@ -309,8 +289,8 @@ TEST_F(RecordTest, DiskFullStopsCleanlyWithAConsistentFile) {
 
     const std::string file = mnt + "/full.ptr";
     const std::string storm_report = dir_.file("storm.txt");
-    const Result rec = run({"record", "-o", file, "--", kWorkloads + "/fault_storm", "--mib",
-                            "256", "--iterations", "4", "--report", storm_report});
+    const RunResult rec = run({"record", "-o", file, "--", kWorkloads + "/fault_storm", "--mib",
+                               "256", "--iterations", "4", "--report", storm_report});
     EXPECT_EQ(rec.status, 1) << rec.err;
     EXPECT_NE(rec.err.find("No space left on device"), std::string::npos) << rec.err;
     EXPECT_NE(rec.err.find(file), std::string::npos) << rec.err;
@@ -319,10 +299,10 @@ TEST_F(RecordTest, DiskFullStopsCleanlyWithAConsistentFile) {
     EXPECT_NE(rec.err.find("complete up to byte " + std::to_string(st.st_size)), std::string::npos)
         << rec.err << "(file size " << st.st_size << ")";
 
-    const Result info = run({"info", file});
+    const RunResult info = run({"info", file});
     EXPECT_EQ(info.status, kExitPartial) << info.err;
     EXPECT_NE(info.out.find("NOT FINALIZED"), std::string::npos) << info.out;
-    const Result replay = run({"replay", file, "--format", "json"});
+    const RunResult replay = run({"replay", file, "--format", "json"});
     EXPECT_EQ(replay.status, kExitPartial) << replay.err;
     EXPECT_NE(replay.err.find("not finalized"), std::string::npos) << replay.err;
     const auto events = parse_json_lines(replay.out);
@@ -355,10 +335,10 @@ long peak_rss_kib(const std::vector<std::string>& args, const std::string& out, 
 // in a fixed, small amount of memory.
 TEST_F(RecordTest, ReplayAndInfoReadInBoundedMemory) {
     const std::string file = dir_.file("storm.ptr");
-    const Result rec = run({"record", "-o", file, "--", kWorkloads + "/fault_storm", "--mib", "256",
-                            "--iterations", "8"});
+    const RunResult rec = run({"record", "-o", file, "--", kWorkloads + "/fault_storm", "--mib",
+                               "256", "--iterations", "8"});
     ASSERT_EQ(rec.status, 0) << rec.err;
-    const Result info = run({"info", file});
+    const RunResult info = run({"info", file});
     ASSERT_NE(info.out.find("events 36."), std::string::npos) << info.out;
     for (const auto& args : std::vector<std::vector<std::string>>{
              {"replay", file, "--format", "json"}, {"replay", file}, {"info", file}}) {
@@ -376,25 +356,25 @@ TEST_F(RecordTest, AnExistingFileOrSymlinkIsRefusedUnlessForced) {
     {
         std::ofstream(target) << "precious";
     }
-    const Result refused = run({"record", "-o", target, "--", "/bin/true"});
+    const RunResult refused = run({"record", "-o", target, "--", "/bin/true"});
     EXPECT_EQ(refused.status, 1);
     EXPECT_NE(refused.err.find("already exists"), std::string::npos) << refused.err;
     EXPECT_EQ(read_file(target), "precious");
 
     const std::string link = dir_.file("link.ptr");
     ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
-    const Result via_link = run({"record", "-o", link, "--", "/bin/true"});
+    const RunResult via_link = run({"record", "-o", link, "--", "/bin/true"});
     EXPECT_EQ(via_link.status, 1);
     EXPECT_NE(via_link.err.find("symbolic link"), std::string::npos) << via_link.err;
 
-    const Result forced = run({"record", "--force", "-o", link, "--", "/bin/true"});
+    const RunResult forced = run({"record", "--force", "-o", link, "--", "/bin/true"});
     EXPECT_EQ(forced.status, 0) << forced.err;
     EXPECT_EQ(read_file(target), "precious") << "written through the symlink";
     struct stat st{};
     ASSERT_EQ(::lstat(link.c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    const Result replay = run({"replay", link, "--format", "json"});
+    const RunResult replay = run({"replay", link, "--format", "json"});
     EXPECT_EQ(replay.status, 0) << replay.err;
     EXPECT_NE(replay.out.find("\"filename\":\"/bin/true\""), std::string::npos) << replay.out;
 }
@@ -402,35 +382,33 @@ TEST_F(RecordTest, AnExistingFileOrSymlinkIsRefusedUnlessForced) {
 // On a terminal, stderr carries a live status line, redrawn in place.
 TEST_F(RecordTest, ShowsALiveStatusLineOnATerminal) {
     const std::string file = dir_.file("tty.ptr");
-    int master = -1;
-    const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::execl(kPagetrace.c_str(), kPagetrace.c_str(), "record", "-o", file.c_str(), "--",
-                kTouchPages.c_str(), "--pages", "16", "--loop", static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
+    SpawnOptions opts;
+    opts.terminal = true;
+    Subprocess recorder({kPagetrace, "record", "-o", file, "--", kTouchPages, "--pages", "16",
+                         "--loop"},
+                        opts);
+    const int terminal = recorder.terminal_fd();
     std::string seen;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     char buf[4096];
     while (std::chrono::steady_clock::now() < deadline) {
-        pollfd pfd{master, POLLIN, 0};
+        pollfd pfd{terminal, POLLIN, 0};
         if (::poll(&pfd, 1, 100) > 0) {
-            const ssize_t n = ::read(master, buf, sizeof(buf));
+            const ssize_t n = ::read(terminal, buf, sizeof(buf));
             if (n > 0) seen.append(buf, static_cast<size_t>(n));
         }
     }
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    recorder.send_signal(SIGTERM);
+    ASSERT_TRUE(recorder.wait(30).has_value()) << "pagetrace did not stop after SIGTERM";
     while (true) {
-        pollfd pfd{master, POLLIN, 0};
+        pollfd pfd{terminal, POLLIN, 0};
         if (::poll(&pfd, 1, 200) <= 0) break;
-        const ssize_t n = ::read(master, buf, sizeof(buf));
+        const ssize_t n = ::read(terminal, buf, sizeof(buf));
         if (n <= 0) break;
         seen.append(buf, static_cast<size_t>(n));
     }
-    ::close(master);
+    // pagetrace itself exits with 128 + SIGTERM (it is not killed by the signal).
+    const int status = recorder.wait_status();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
     EXPECT_NE(seen.find("\r\033[Krecording "), std::string::npos) << seen;
     EXPECT_NE(seen.find(" events, "), std::string::npos) << seen;

@@ -2,17 +2,14 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pty.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -32,17 +29,9 @@ int shell_status(int status) {
     return -1;
 }
 
-}  // namespace
-
-Subprocess::Subprocess(const std::vector<std::string>& argv, const SpawnOptions& options) {
-    std::vector<char*> cargv;
-    std::vector<std::string> copy = argv;
-    for (auto& a : copy) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void exec_child(char* const* argv, const SpawnOptions& options) {
+    if (!options.terminal) {
         const int out = open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         const int err = open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (out < 0 || err < 0) _exit(120);
@@ -50,18 +39,33 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const SpawnOptions&
         dup2(err, STDERR_FILENO);
         const int in = open("/dev/null", O_RDONLY);
         if (in >= 0) dup2(in, STDIN_FILENO);
-        // Tests run pagetrace in its own process group so a signal sent to it
-        // by a test is not also delivered to the test runner.
+        // Its own process group, so that a signal a test sends to it is not
+        // also delivered to the test runner. (On a terminal it leads a
+        // session of its own already.)
         setpgid(0, 0);
-        if (options.uid) {
-            const gid_t gid = static_cast<gid_t>(*options.uid);
-            if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(*options.uid) != 0) {
-                _exit(121);
-            }
-        }
-        execv(cargv[0], cargv.data());
-        _exit(127);
     }
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(122);
+    if (options.uid) {
+        const gid_t gid = static_cast<gid_t>(*options.uid);
+        if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(*options.uid) != 0) {
+            _exit(121);
+        }
+    }
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+}  // namespace
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const SpawnOptions& options) {
+    std::vector<std::string> copy = argv;
+    std::vector<char*> cargv;
+    for (auto& a : copy) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+
+    pid_ = options.terminal ? forkpty(&terminal_fd_, nullptr, nullptr, nullptr) : fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) exec_child(cargv.data(), options);
 }
 
 Subprocess::~Subprocess() {
@@ -70,6 +74,7 @@ Subprocess::~Subprocess() {
         int status;
         waitpid(pid_, &status, 0);
     }
+    if (terminal_fd_ >= 0) close(terminal_fd_);
 }
 
 void Subprocess::send_signal(int signum) const {
@@ -77,12 +82,14 @@ void Subprocess::send_signal(int signum) const {
 }
 
 std::optional<int> Subprocess::wait(double timeout_s) {
+    if (reaped_) return shell_status(wait_status_);
     const double deadline = now_s() + timeout_s;
     while (true) {
         int status = 0;
         const pid_t r = waitpid(pid_, &status, WNOHANG);
         if (r == pid_) {
             reaped_ = true;
+            wait_status_ = status;
             return shell_status(status);
         }
         if (r < 0 && errno != EINTR) return std::nullopt;
@@ -91,11 +98,29 @@ std::optional<int> Subprocess::wait(double timeout_s) {
     }
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options) {
+    TempDir dir;
+    SpawnOptions spawn;
+    spawn.stdout_path = dir.file("stdout");
+    spawn.stderr_path = dir.file("stderr");
+    spawn.cwd = options.cwd;
+    spawn.uid = options.uid;
+    RunResult result;
+    {
+        Subprocess program(argv, spawn);
+        const std::optional<int> status = program.wait(options.timeout_s);
+        result.timed_out = !status;
+        result.status = status.value_or(-1);
+    }  // killed here if it is still running
+    result.out = read_file(spawn.stdout_path);
+    result.err = read_file(spawn.stderr_path);
+    return result;
+}
+
+RunResult run_pagetrace(const std::vector<std::string>& args, const RunOptions& options) {
+    std::vector<std::string> argv = {PAGETRACE_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, options);
 }
 
 bool wait_for_text(const std::string& path, const std::string& needle, double timeout_s) {
@@ -107,17 +132,29 @@ bool wait_for_text(const std::string& path, const std::string& needle, double ti
     return false;
 }
 
-TempDir::TempDir() {
-    char templ[] = "/tmp/pagetrace-test-XXXXXX";
-    if (!mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-    // Workloads run as other users in some tests and write their reports here.
-    chmod(path_.c_str(), 0777);
+int wait_status_of_child(const std::function<void()>& body) {
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        body();
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) != pid) {
+        if (errno != EINTR) throw std::runtime_error("waitpid failed");
+    }
+    return status;
 }
 
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+pid_t reaped_pid() {
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) _exit(0);
+    int status = 0;
+    while (waitpid(pid, &status, 0) != pid) {
+        if (errno != EINTR) throw std::runtime_error("waitpid failed");
+    }
+    return pid;
 }
 
 }  // namespace pagetrace::test

@@ -136,20 +136,17 @@ protected:
 
     // Runs `pagetrace trace --format json -o FILE <args>` to completion.
     TraceRun trace(const std::vector<std::string>& args, double timeout_s = 60) {
-        std::vector<std::string> argv = {kPagetrace, "trace", "--format", "json", "-o",
-                                         dir_.file("trace.json")};
-        argv.insert(argv.end(), args.begin(), args.end());
-        SpawnOptions opts;
-        opts.stderr_path = dir_.file("stderr.txt");
-        Subprocess proc(argv, opts);
+        std::vector<std::string> trace_args = {"trace", "--format", "json", "-o",
+                                               dir_.file("trace.json")};
+        trace_args.insert(trace_args.end(), args.begin(), args.end());
+        const RunResult result = run_pagetrace(trace_args, {.timeout_s = timeout_s});
         TraceRun run;
-        auto status = proc.wait(timeout_s);
-        run.stderr_text = read_file(opts.stderr_path);
-        if (!status) {
+        run.stderr_text = result.err;
+        if (result.timed_out) {
             ADD_FAILURE() << "pagetrace did not finish within " << timeout_s << " s";
             return run;
         }
-        run.exit_status = *status;
+        run.exit_status = result.status;
         run.events = parse_json_lines(read_file(dir_.file("trace.json")));
         run.report = WorkloadReport::parse(read_file(report_path()));
         return run;
@@ -163,7 +160,7 @@ protected:
 
     std::string report_path() const { return dir_.file("report.txt"); }
 
-    TempDir dir_;
+    TempDir dir_{0777};  // workloads run as other users in some tests and write their reports here
 };
 
 // Every event belongs to one of `pids`.

@@ -1,20 +1,14 @@
 // The command line: parsing, sizes, resolving the command to run, exit
 // statuses, and the real binary's behaviour on the errors that need no root.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cstdlib>
-#include <initializer_list>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,11 +16,16 @@
 #include "cli/options.h"
 #include "cli_support.h"
 #include "proc/command_launcher.h"
+#include "support/files.h"
+#include "support/subprocess.h"
 #include "util/error.h"
 
 using namespace pagetrace;
 using pagetrace::test::parse;
 using pagetrace::test::Parsed;
+using pagetrace::test::RunResult;
+using pagetrace::test::TempDir;
+using pagetrace::test::wait_status_of_child;
 
 TEST(CommandLine, TraceACommand) {
     const Parsed p = parse({"trace", "--", "/bin/true"});
@@ -257,37 +256,6 @@ private:
     std::optional<std::string> old_;
 };
 
-// A private temporary directory, removed with what was put in it.
-class TempDir {
-public:
-    TempDir() {
-        char templ[] = "/tmp/pagetrace-unit-XXXXXX";
-        if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
-        path_ = templ;
-    }
-    ~TempDir() {
-        for (const auto& f : files_) ::unlink(f.c_str());
-        ::rmdir(path_.c_str());
-    }
-    const std::string& path() const { return path_; }
-
-    std::string add_file(const std::string& name, mode_t mode, const std::string& content) {
-        const std::string file = path_ + "/" + name;
-        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) throw std::runtime_error("cannot create " + file);
-        const bool ok = ::write(fd, content.data(), content.size()) ==
-                        static_cast<ssize_t>(content.size());
-        ::close(fd);
-        if (!ok || ::chmod(file.c_str(), mode) != 0) throw std::runtime_error("cannot fill " + file);
-        files_.push_back(file);
-        return file;
-    }
-
-private:
-    std::string path_;
-    std::vector<std::string> files_;
-};
-
 int resolve_status(const std::string& program, std::string* message = nullptr) {
     try {
         resolve_command(program);
@@ -342,22 +310,6 @@ TEST(ResolveCommand, EmptyNameIsAUsageError) {
 }
 
 // --- shell_exit_status ----------------------------------------------------
-
-namespace {
-
-int wait_status_of_child(void (*body)()) {
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        body();
-        _exit(99);
-    }
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) throw std::runtime_error("waitpid failed");
-    return status;
-}
-
-}  // namespace
 
 TEST(ShellExitStatus, Exited) {
     EXPECT_EQ(shell_exit_status(W_EXITCODE(0, 0)), 0);
@@ -439,75 +391,9 @@ TEST(LaunchedCommand, ExecFailureInTheChildIsReportedAtRelease) {
 
 namespace {
 
-struct RunResult {
-    int status = -1;  // shell-style exit status
-    std::string out;
-    std::string err;
-};
-
-// Runs the built pagetrace with `args`, capturing stdout and stderr, killing it
-// if it takes longer than a few seconds (these paths never need that long).
-RunResult run_pagetrace(std::initializer_list<std::string> args) {
-    std::vector<std::string> argv_storage{PAGETRACE_BIN};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    int out_pipe[2];
-    int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        throw std::runtime_error("pipe failed");
-    }
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        ::dup2(devnull, STDIN_FILENO);
-        ::dup2(out_pipe[1], STDOUT_FILENO);
-        ::dup2(err_pipe[1], STDERR_FILENO);
-        ::execv(argv[0], argv.data());
-        _exit(250);
-    }
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-
-    RunResult result;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&result.out, &result.err};
-    int open_fds = 2;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    bool timed_out = false;
-    while (open_fds > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
-            break;
-        }
-        if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-        for (int k = 0; k < 2; ++k) {
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            char buf[4096];
-            const ssize_t n = ::read(fds[k].fd, buf, sizeof(buf));
-            if (n > 0) {
-                sinks[k]->append(buf, static_cast<size_t>(n));
-            } else {
-                ::close(fds[k].fd);
-                fds[k].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    if (timed_out) ::kill(pid, SIGKILL);
-    for (auto& f : fds) {
-        if (f.fd >= 0) ::close(f.fd);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.status = timed_out ? -1 : shell_exit_status(status);
-    return result;
+// These paths never take long: a run that does is killed and fails the test.
+RunResult run_pagetrace(const std::vector<std::string>& args) {
+    return pagetrace::test::run_pagetrace(args, {.timeout_s = 10});
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel/mm.h"
+#include "kernel/page_flags.h"
 #include "trace/frame_tracker.h"
 
 using namespace pagetrace;
@@ -60,7 +61,16 @@ public:
     }
     void forget(pid_t pid) override { forgotten.push_back(pid); }
     bool pfns_visible() const override { return true; }
+    size_t read_frame_flags(uint64_t first_pfn, size_t count, uint64_t* out) override {
+        for (size_t i = 0; i < count; ++i) {
+            auto it = frame_flags.find(first_pfn + i);
+            out[i] = it == frame_flags.end() ? 0 : it->second;
+        }
+        return count;
+    }
+    uint64_t zero_pfn() const override { return 7; }
 
+    std::map<uint64_t, uint64_t> frame_flags;  // pfn -> kpageflags
     std::map<pid_t, std::map<uint64_t, uint64_t>> present;
     std::vector<std::pair<uint64_t, size_t>> reads;
     std::vector<pid_t> forgotten;
@@ -260,4 +270,57 @@ TEST(FrameTrackerWithoutKernelIndex, StillHandsOnTargetedSnapshots) {
     ASSERT_EQ(targeted.size(), 1u);
     ASSERT_EQ(targeted[0].pages.size(), 1u);
     EXPECT_EQ(targeted[0].pages[0].vaddr, kBase);
+}
+
+TEST_F(FrameTrackerTest, AFaultInAHugePageReadsAndIndexesTheWholeHugePage) {
+    const uint64_t block = kBase + 0x200000;  // 2 MiB aligned
+    const uint64_t head = 0x40000;            // 512-aligned frame
+    for (uint64_t i = 0; i < 512; ++i) {
+        pagemaps.present[kPid][vpn(block) + i] = head + i;
+        pagemaps.frame_flags[head + i] = kernel::kKpfThp | (i ? kernel::kKpfCompoundTail
+                                                              : kernel::kKpfCompoundHead);
+    }
+    fault(block + 100 * kPage + 8, head + 100);
+    settle();
+    ASSERT_EQ(targeted.size(), 1u);
+    const PagemapSnapshot& snap = targeted[0];
+    EXPECT_EQ(snap.pages.size(), 512u);
+    ASSERT_EQ(snap.huge_pages.size(), 1u);
+    EXPECT_EQ(snap.huge_pages[0].vaddr, block);
+    EXPECT_EQ(snap.huge_pages[0].pfn, head);
+    EXPECT_EQ(snap.huge_pages[0].order, 9u);
+    EXPECT_FALSE(snap.huge_pages[0].zero);
+    EXPECT_EQ(snap.zero_pfn, 7u);
+    // Every subpage is in the index: a migration of the huge page (its head
+    // frame) is attributed.
+    EXPECT_TRUE(indexed(head, block));
+    EXPECT_TRUE(indexed(head + 511, block + 511 * kPage));
+    EXPECT_EQ(tracker.stats().pages_indexed, 512u);
+}
+
+TEST_F(FrameTrackerTest, SmallPagesOfABlockAreNotAHugePage) {
+    const uint64_t block = kBase + 0x200000;
+    for (uint64_t i = 0; i < 512; ++i) pagemaps.present[kPid][vpn(block) + i] = 0x40000 + i;
+    fault(block, 0x40000);  // contiguous frames, but kpageflags says no THP
+    settle();
+    ASSERT_EQ(targeted.size(), 1u);
+    EXPECT_EQ(targeted[0].pages.size(), 1u);
+    EXPECT_TRUE(targeted[0].huge_pages.empty());
+}
+
+TEST_F(FrameTrackerTest, FaultAroundAndPopulateRangesAreLookedUp) {
+    for (uint64_t i = 0; i < 16; ++i) pagemaps.present[kPid][vpn(kBase) + i] = 100 + i;
+    send(event_of(FaultAroundData{kBase, 16 * kPage, kBase + 3 * kPage, 1, 2}));
+    MmapData populate;
+    populate.addr = kBase + 0x100000;
+    populate.len = 4 * kPage;
+    populate.flags = kernel::kMapPrivate | kernel::kMapAnonymous | kernel::kMapPopulate;
+    for (uint64_t i = 0; i < 4; ++i) pagemaps.present[kPid][vpn(populate.addr) + i] = 200 + i;
+    send(event_of(populate));
+    send(event_of(MadviseData{kBase + 0x200000, 2 * kPage, kernel::kMadvPopulateWrite, 0}));
+    settle();
+    ASSERT_EQ(targeted.size(), 1u);
+    EXPECT_EQ(targeted[0].pages.size(), 20u);  // the madvised pages are not present here
+    EXPECT_TRUE(indexed(100, kBase));
+    EXPECT_TRUE(indexed(203, populate.addr + 3 * kPage));
 }

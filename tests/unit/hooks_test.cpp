@@ -138,15 +138,17 @@ TEST(PlanHooks, WithoutFaultEntryTracepointsFaultsComeFromCompletions) {
         const HookPlan plan = plan_hooks(
             kernel_without({"exceptions:page_fault_user", "exceptions:page_fault_kernel"}),
             kAllEvents, fault_outcome);
-        EXPECT_EQ(plan.event_mask, kAllEvents);
+        // fault_around events find their address through the entry hooks: lost too.
+        EXPECT_EQ(plan.event_mask, kAllEvents & ~bit(PT_EV_FAULT_AROUND));
         EXPECT_FALSE(plan.fault_entry);
         EXPECT_TRUE(plan.fault_completion);  // even with --no-fault-outcome: the only source
-        EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_fault_user", "pt_fault_kernel"}));
+        EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_fault_user", "pt_fault_kernel",
+                                                              "pt_filemap_map_pages"}));
         EXPECT_EQ(plan.warnings,
                   std::vector<std::string>{
                       "exceptions:page_fault_user/page_fault_kernel are not available on this "
                       "kernel: fault events come from perf software events, without access or "
-                      "latency_ns"});
+                      "latency_ns; no fault_around events"});
     }
 }
 
@@ -160,6 +162,16 @@ TEST(PlanHooks, OneMissingEntryTracepointIsNamedAlone) {
     ASSERT_EQ(plan.warnings.size(), 1u);
     EXPECT_EQ(plan.warnings[0].rfind("exceptions:page_fault_kernel is not available", 0), 0u)
         << plan.warnings[0];
+}
+
+TEST(PlanHooks, FaultAroundAloneLoadsTheEntryHooksToo) {
+    const HookPlan plan = plan_hooks(kernel_without(), bit(PT_EV_FAULT_AROUND), true);
+    EXPECT_EQ(plan.event_mask, bit(PT_EV_FAULT_AROUND));
+    EXPECT_TRUE(plan.fault_entry);  // they park the fault whose address fault-around needs
+    EXPECT_FALSE(plan.fault_completion);
+    EXPECT_TRUE(plan.loads("pt_filemap_map_pages"));
+    EXPECT_TRUE(plan.loads("pt_fault_user"));
+    EXPECT_FALSE(plan.loads("pt_fault_minor"));
 }
 
 TEST(PlanHooks, WithoutPerfSoftwareEventsFaultsHaveNoOutcome) {
@@ -179,15 +191,16 @@ TEST(PlanHooks, WithoutAnyFaultSourceThereAreNoFaultEvents) {
         plan_hooks(kernel_without({"exceptions:page_fault_user", "exceptions:page_fault_kernel",
                                    "perf:page-faults-min", "perf:page-faults-maj"}),
                    kAllEvents, true);
-    EXPECT_EQ(plan.event_mask, kAllEvents & ~bit(PT_EV_FAULT));
+    EXPECT_EQ(plan.event_mask, kAllEvents & ~bit(PT_EV_FAULT) & ~bit(PT_EV_FAULT_AROUND));
     EXPECT_FALSE(plan.fault_entry);
     EXPECT_FALSE(plan.fault_completion);
-    EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_fault_user", "pt_fault_kernel",
-                                                          "pt_fault_minor", "pt_fault_major"}));
+    EXPECT_EQ(programs_of(plan),
+              without(all_programs(), {"pt_fault_user", "pt_fault_kernel", "pt_fault_minor",
+                                       "pt_fault_major", "pt_filemap_map_pages"}));
     EXPECT_EQ(plan.warnings, std::vector<std::string>{
                                  "exceptions:page_fault_user/page_fault_kernel and "
                                  "perf:page-faults-min/page-faults-maj are not available on "
-                                 "this kernel: no fault events"});
+                                 "this kernel: no fault events; no fault_around events"});
 }
 
 TEST(PlanHooks, WithoutRawSyscallsThereAreNoVmaEvents) {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "proc/maps.h"
+#include "support/subprocess.h"
 
 using namespace pagetrace;
 
@@ -280,10 +280,5 @@ TEST(ReadMaps, UnmappedRangeIsGone) {
 }
 
 TEST(ReadMaps, GoneProcessGivesNothing) {
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) ::_exit(0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    EXPECT_TRUE(read_maps(child).empty());
+    EXPECT_TRUE(read_maps(pagetrace::test::reaped_pid()).empty());
 }

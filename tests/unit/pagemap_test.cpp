@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "proc/pagemap.h"
+#include "support/subprocess.h"
 #include "util/error.h"
 
 using namespace pagetrace;
@@ -378,11 +378,7 @@ TEST(PagemapReader, ZeroCountReadsNothing) {
 }
 
 TEST(PagemapReader, GoneProcessIsAnErrorSayingSo) {
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) ::_exit(0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    const pid_t child = pagetrace::test::reaped_pid();
     try {
         PagemapReader reader(child);
         FAIL() << "opened the pagemap of reaped pid " << child;

@@ -86,7 +86,7 @@ int replay_status(const std::string& path, bool force, std::string* output = nul
     } catch (const Error& e) {
         status = e.exit_code();
     }
-    if (output) *output = read_text(opts.output_path);
+    if (output) *output = read_file(opts.output_path);
     ::unlink(opts.output_path.c_str());
     return status;
 }

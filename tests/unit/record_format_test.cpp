@@ -4,6 +4,7 @@
 // back exactly what was encoded.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -130,7 +131,8 @@ TEST(RecordingHeader, NewerMajorVersionIsRefusedWithAClearMessage) {
     const HeaderResult r = decode_header(encoded, back);
     EXPECT_EQ(r.status, HeaderStatus::NewerMajor);
     EXPECT_NE(r.message.find("newer"), std::string::npos) << r.message;
-    EXPECT_NE(r.message.find(std::to_string(kFormatMajor + 1) + "." + std::to_string(kFormatMinor)),
+    EXPECT_NE(r.message.find(std::to_string(kFormatMajor + 1) + "." +
+                             std::to_string(kFormatMinor)),
               std::string::npos)
         << r.message;
 }
@@ -248,13 +250,14 @@ TEST(ChunkType, NamesAndKnownTypes) {
     EXPECT_EQ(chunk_type_name(3), "pagemap");
     EXPECT_EQ(chunk_type_name(4), "loss");
     EXPECT_EQ(chunk_type_name(5), "footer");
-    EXPECT_EQ(chunk_type_name(6), "images");
-    EXPECT_EQ(chunk_type_name(7), "symbols");
+    EXPECT_EQ(chunk_type_name(6), "pagemap_notes");
+    EXPECT_EQ(chunk_type_name(7), "images");
+    EXPECT_EQ(chunk_type_name(8), "symbols");
     EXPECT_EQ(chunk_type_name(0x42), "type 0x0042");
     EXPECT_TRUE(is_known_chunk_type(5));
-    EXPECT_TRUE(is_known_chunk_type(7));
+    EXPECT_TRUE(is_known_chunk_type(8));
     EXPECT_FALSE(is_known_chunk_type(0));
-    EXPECT_FALSE(is_known_chunk_type(8));
+    EXPECT_FALSE(is_known_chunk_type(9));
 }
 
 // --- payloads -----------------------------------------------------------------
@@ -325,6 +328,32 @@ TEST(PagemapPayload, RoundTripsTheSnapshotReadersSnapshots) {
     ASSERT_EQ(empty_parts.size(), 1u);
     ASSERT_EQ(decode_pagemap(empty_parts[0], back), std::nullopt);
     expect_same_snapshot(back.snapshot, empty);
+}
+
+TEST(PagemapNotesPayload, RoundTripAndRefusals) {
+    PagemapSnapshot s = sample_snapshot();
+    EXPECT_FALSE(encode_pagemap_notes(s).has_value());  // nothing to note
+    s.zero_pfn = 0x1234;
+    s.huge_pages.push_back({0x7f0000200000, 0x40000, 9, false});
+    s.huge_pages.push_back({0x7f0000400000, 0x80000, 9, true});
+    const auto payload = encode_pagemap_notes(s);
+    ASSERT_TRUE(payload.has_value());
+    PagemapNotes back;
+    ASSERT_EQ(decode_pagemap_notes(*payload, back), std::nullopt);
+    EXPECT_EQ(back.pid, s.pid);
+    EXPECT_EQ(back.ts_ns, s.ts_ns);
+    EXPECT_EQ(back.zero_pfn, 0x1234u);
+    ASSERT_EQ(back.huge_pages.size(), 2u);
+    EXPECT_EQ(back.huge_pages[1].vaddr, 0x7f0000400000u);
+    EXPECT_EQ(back.huge_pages[1].pfn, 0x80000u);
+    EXPECT_EQ(back.huge_pages[1].order, 9u);
+    EXPECT_TRUE(back.huge_pages[1].zero);
+    for (size_t cut = 0; cut < payload->size(); ++cut) {
+        EXPECT_NE(decode_pagemap_notes(std::span(*payload).first(cut), back), std::nullopt) << cut;
+    }
+    Bytes bad_order = *payload;
+    put_at<uint32_t>(bad_order, 32 + 16, 0);
+    EXPECT_NE(decode_pagemap_notes(bad_order, back), std::nullopt);
 }
 
 TEST(PagemapPayload, LargeSnapshotsAreSplitIntoChunks) {
@@ -421,12 +450,8 @@ TEST(EventRecords, WalksRecordsOfEveryTypeAndSize) {
     Bytes payload;
     std::vector<Bytes> recs;
     for (uint16_t t = 1; t <= PT_EV_TYPE_MAX; ++t) recs.push_back(make_record(t, t, 100));
-    Bytes unknown(48);  // a type this build does not know passes through
-    pt_event_header hdr{};
-    hdr.type = 999;
-    hdr.size = 48;
-    std::memcpy(unknown.data(), &hdr, sizeof(hdr));
-    recs.push_back(unknown);
+    // A type this build does not know passes through.
+    recs.push_back(pagetrace::test::unknown_type_record(999, 48));
     for (const auto& r : recs) payload.insert(payload.end(), r.begin(), r.end());
 
     EventRecords walk(payload);

@@ -54,7 +54,7 @@ TEST(RecordOutputFile, IsCreatedNewWithMode0600) {
     ASSERT_EQ(::lstat(path.c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(st.st_mode & 07777, 0600u);
-    EXPECT_EQ(read_text(path), "data");
+    EXPECT_EQ(read_file(path), "data");
 }
 
 TEST(RecordOutputFile, RefusesAnExistingFileAndLeavesItAlone) {
@@ -64,7 +64,7 @@ TEST(RecordOutputFile, RefusesAnExistingFileAndLeavesItAlone) {
     const std::string err = error_of(path, false);
     EXPECT_NE(err.find("already exists"), std::string::npos) << err;
     EXPECT_NE(err.find("--force"), std::string::npos) << err;
-    EXPECT_EQ(read_text(path), "precious");
+    EXPECT_EQ(read_file(path), "precious");
 }
 
 TEST(RecordOutputFile, RefusesASymlinkAndNeverWritesThroughIt) {
@@ -75,7 +75,7 @@ TEST(RecordOutputFile, RefusesASymlinkAndNeverWritesThroughIt) {
     ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
     const std::string err = error_of(link, false);
     EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
-    EXPECT_EQ(read_text(target), "precious");
+    EXPECT_EQ(read_file(target), "precious");
 
     // A dangling link is refused too, and nothing appears at its target.
     const std::string dangling = dir.file("dangling.ptr");
@@ -93,10 +93,10 @@ TEST(RecordOutputFile, ForceReplacesAFileAtomicallyWhenPublished) {
         OutputFile f(path, true);
         write_through(f.take_fd(), "new recording");
         // Until the header is written and the file published, the old one stays.
-        EXPECT_EQ(read_text(path), "old recording");
+        EXPECT_EQ(read_file(path), "old recording");
         f.publish();
     }
-    EXPECT_EQ(read_text(path), "new recording");
+    EXPECT_EQ(read_file(path), "new recording");
     struct stat st{};
     ASSERT_EQ(::lstat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -117,8 +117,8 @@ TEST(RecordOutputFile, ForceReplacesTheSymlinkItselfNotItsTarget) {
     struct stat st{};
     ASSERT_EQ(::lstat(link.c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode)) << "the link should have been replaced by a file";
-    EXPECT_EQ(read_text(link), "recording");
-    EXPECT_EQ(read_text(target), "precious");
+    EXPECT_EQ(read_file(link), "recording");
+    EXPECT_EQ(read_file(target), "precious");
 }
 
 TEST(RecordOutputFile, AnUnpublishedFileIsRemoved) {
@@ -130,7 +130,7 @@ TEST(RecordOutputFile, AnUnpublishedFileIsRemoved) {
     const std::string old = dir.file("old.ptr");
     write_text(old, "old recording");
     { OutputFile f(old, true); }
-    EXPECT_EQ(read_text(old), "old recording");
+    EXPECT_EQ(read_file(old), "old recording");
     EXPECT_EQ(entries_in(dir.path()), 1u);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "record/output_file.h"
 #include "record/record_writer.h"
 #include "record_support.h"
+#include "support/subprocess.h"
 
 using namespace pagetrace;
 using namespace pagetrace::recording;
@@ -110,7 +112,7 @@ ReplayRun replay(ReplayOptions options, const TempDir& dir) {
         run.status = e.exit_code();
         run.error = e.what();
     }
-    run.output = read_text(options.output_path);
+    run.output = read_file(options.output_path);
     ::unlink(options.output_path.c_str());
     return run;
 }
@@ -374,9 +376,8 @@ TEST(Replay, FiltersByPidAndEventTypeKeepingLostEvents) {
     opts.pids = {77};
     std::vector<Bytes> expected;
     for (const auto& r : recs) {
-        pt_event_header hdr;
-        std::memcpy(&hdr, r.data(), sizeof(hdr));
-        if (hdr.tgid == 77 || hdr.type == PT_EV_LOST) expected.push_back(r);
+        const auto hdr = peek_header(r);
+        if (hdr->tgid == 77 || hdr->type == PT_EV_LOST) expected.push_back(r);
     }
     ReplayRun run = replay(opts, dir);
     EXPECT_EQ(run.status, 0) << run.error;
@@ -407,9 +408,7 @@ TEST(RecordWriteFailure, StopsCleanlyAndLeavesAConsistentFile) {
         // Random addresses compress badly, so the limit is reached quickly.
         recs.push_back(make_record(PT_EV_FAULT, 100 + i, 5, 5, 0, "w", rng() | 1));
     }
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
+    const int status = pagetrace::test::wait_status_of_child([&] {
         ::signal(SIGXFSZ, SIG_IGN);
         rlimit lim{32 * 1024, 32 * 1024};
         ::setrlimit(RLIMIT_FSIZE, &lim);
@@ -426,12 +425,9 @@ TEST(RecordWriteFailure, StopsCleanlyAndLeavesAConsistentFile) {
             message = e.what();
         }
         std::ofstream(report) << message;
-        ::_exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    });
     ASSERT_TRUE(WIFEXITED(status));
-    const std::string message = read_text(report);
+    const std::string message = read_file(report);
     const Bytes file = read_bytes(path);
     EXPECT_NE(message.find("File too large"), std::string::npos) << message;
     EXPECT_NE(message.find(path), std::string::npos) << message;
@@ -453,12 +449,7 @@ TEST(RecordWriteFailure, StopsCleanlyAndLeavesAConsistentFile) {
 TEST(Replay, SkipsRecordsItCannotDecodeAndPrintsTheRest) {
     TempDir dir;
     const Bytes a = make_record(PT_EV_MMAP, 10, 1);
-    Bytes unknown(48);
-    pt_event_header hdr{};
-    hdr.type = 999;
-    hdr.size = 48;
-    hdr.tgid = 1;
-    std::memcpy(unknown.data(), &hdr, sizeof(hdr));
+    const Bytes unknown = pagetrace::test::unknown_type_record(999, 48, 1);
     const Bytes b = make_record(PT_EV_EXIT, 20, 1);
     write_sample(dir, "unknown.ptr", 1 << 20, {a, unknown, b});
     ReplayOptions opts;

@@ -1,57 +1,48 @@
-// Helpers for the recording tests: raw event records of every type, temporary
-// files, and reading a whole recording into plain values.
+// Helpers for the recording tests: records of every type (through the
+// encoder), a sample header and snapshot, and reading a whole recording into
+// plain values. Temporary directories and files: support/files.h.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "decode/decoder.h"
 #include "decode/encoder.h"
+#include "decode/framing.h"
 #include "pagetrace/events.h"
 #include "record/format.h"
 #include "record/record_reader.h"
+#include "support/files.h"
+#include "support/raw_records.h"
 #include "util/error.h"
 
 namespace pagetrace::recording::test {
 
-// A raw record of `type` as the decoder of this build accepts it: the
-// smallest size it decodes (the struct's size), a filled-in header, a zeroed
-// body with `body_word` in its first 8 bytes when that still decodes.
+using pagetrace::test::read_bytes;
+using pagetrace::test::read_file;
+using pagetrace::test::TempDir;
+using pagetrace::test::write_bytes;
+
+// The record of an event of `type`, made by the encoder: its data at the
+// defaults, with `addr` as its address if the type has one.
 inline Bytes make_record(uint16_t type, uint64_t ts_ns, uint32_t pid, uint32_t tid = 0,
-                         uint32_t cpu = 0, const char* comm = "worker", uint64_t body_word = 0) {
-    for (size_t size = sizeof(pt_event_header); size <= 1024; size += 8) {
-        Bytes rec(size);
-        pt_event_header hdr{};
-        hdr.type = type;
-        hdr.size = static_cast<uint16_t>(size);
-        hdr.cpu = cpu;
-        hdr.ts_ns = ts_ns;
-        hdr.tgid = pid;
-        hdr.tid = tid ? tid : pid;
-        std::strncpy(hdr.comm, comm, sizeof(hdr.comm));
-        std::memcpy(rec.data(), &hdr, sizeof(hdr));
-        Event event;
-        if (decode_event(rec, event)) continue;
-        if (body_word && size >= sizeof(pt_event_header) + 8) {
-            Bytes with_word = rec;
-            std::memcpy(with_word.data() + sizeof(pt_event_header), &body_word, 8);
-            if (!decode_event(with_word, event)) return with_word;
-        }
-        return rec;
-    }
-    throw std::runtime_error("no record size decodes as type " + std::to_string(type));
+                         uint32_t cpu = 0, const char* comm = "worker", uint64_t addr = 0) {
+    Event event = pagetrace::test::event_of(
+        pagetrace::test::default_data(static_cast<EventType>(type)),
+        {.cpu = cpu, .ts_ns = ts_ns, .pid = pid, .tid = tid ? tid : pid, .comm = comm});
+    std::visit(
+        [&](auto& data) {
+            if constexpr (requires { data.addr; }) data.addr = addr;
+        },
+        event.data);
+    return encode_event(event);
 }
 
 // The type field of a record that has a sound header.
@@ -74,42 +65,6 @@ inline RecordingHeader sample_header() {
     h.command = {"prog", "an arg"};
     h.options = "follow_children=1\nring_size=67108864\n";
     return h;
-}
-
-class TempDir {
-public:
-    TempDir() {
-        char templ[] = "/tmp/pagetrace-rec-XXXXXX";
-        if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
-        path_ = templ;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
-inline Bytes read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Bytes out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
-
-inline std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-inline void write_bytes(const std::string& path, std::span<const std::byte> bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 // Everything a reader gets out of a recording.

@@ -2,7 +2,6 @@
 // the pages it touched, with the frames its own pagemap shows.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include "proc/pagemap.h"
 #include "proc/snapshot_reader.h"
+#include "support/subprocess.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -98,12 +98,8 @@ TEST(SnapshotReader, TargetedSnapshotReadsOnlyTheAskedPages) {
 }
 
 TEST(SnapshotReader, AGoneProcessIsAClearError) {
-    const pid_t child = fork();
-    if (child == 0) _exit(0);
-    int status;
-    waitpid(child, &status, 0);
     try {
-        take_snapshot(child, SnapshotKind::Attach, 1);
+        take_snapshot(test::reaped_pid(), SnapshotKind::Attach, 1);
         FAIL() << "no error for a reaped process";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("gone"), std::string::npos) << e.what();

@@ -115,6 +115,14 @@ public:
     void exit(uint32_t status = 0, uint64_t start_ns = 0) {
         add(EventType::Exit, ExitData{status, start_ns});
     }
+    // An exit with the kernel's fault counters (event ABI 3).
+    void exit_counted(uint64_t min_flt, uint64_t maj_flt, uint32_t status = 0,
+                      uint64_t start_ns = 0) {
+        add(EventType::Exit, ExitData{status, start_ns, min_flt, maj_flt});
+    }
+    void fault_around(uint64_t addr, uint64_t len, uint64_t fault_addr) {
+        add(EventType::FaultAround, FaultAroundData{addr, len, fault_addr, 1234, 8u << 20});
+    }
     void lost(uint64_t count, uint32_t cpu = 0) {
         Event e;
         e.type = EventType::Lost;
@@ -130,6 +138,13 @@ public:
     void snapshot(SnapshotKind kind, const std::vector<std::pair<uint64_t, uint64_t>>& pages,
                   const std::vector<std::pair<uint64_t, uint64_t>>& mappings = {},
                   bool pfns_visible = true) {
+        snapshot_with(kind, pages, mappings, pfns_visible, [](PagemapSnapshot&) {});
+    }
+    // The same, changed by `edit` before it goes (huge pages, the zero page, paths).
+    template <typename Edit>
+    void snapshot_with(SnapshotKind kind, const std::vector<std::pair<uint64_t, uint64_t>>& pages,
+                       const std::vector<std::pair<uint64_t, uint64_t>>& mappings,
+                       bool pfns_visible, Edit&& edit) {
         PagemapSnapshot snap;
         snap.pid = pid;
         snap.ts_ns = now;
@@ -148,6 +163,7 @@ public:
             page.entry.raw = (uint64_t{1} << 63) | pfn;
             snap.pages.push_back(page);
         }
+        edit(snap);
         source_.add_snapshot(std::move(snap));
         pipeline_.step();
         now += step;
