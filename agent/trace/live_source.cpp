@@ -131,9 +131,8 @@ void LiveSource::queue_images(uint32_t pid, ImagesReason reason, bool front,
     Item item{SourceItem::Kind::Images, 0, 0, nullptr, nullptr, nullptr};
     item.images = std::make_unique<ProcessImages>(
         read_process_images(pid, reason, monotonic_ns(), only));
-    if (!item.images->problems.empty()) {
-        spdlog::debug("executable mappings of pid {}: {}", pid, item.images->problems);
-    }
+    spdlog::debug("executable mappings of pid {}: {} read{}", pid, item.images->mappings.size(),
+                  item.images->problems.empty() ? "" : "; " + item.images->problems);
     if (front) {
         queue_.push_front(std::move(item));
     } else {

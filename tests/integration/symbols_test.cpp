@@ -215,7 +215,8 @@ TEST_F(SymbolsTest, TopFaultSitesAreTheWorkloadsFunctionsLiveAndFromAMovedBinary
 TEST_F(SymbolsTest, ReplayAndLiveTraceNameTheFunctionOfEachFault) {
     const std::string exe = kWorkloads + "/fault_sites";
     const std::string alpha_src = "fault_sites.c:" + std::to_string(line_of("/* TOUCH-ALPHA */"));
-    const TraceRun live = trace({"--", exe, "--alpha", "200", "--beta", "100", "--report", report_path()});
+    // Programs that live a few ms at least (see the recording below).
+    const TraceRun live = trace({"--", exe, "--alpha", "3000", "--beta", "1000", "--report", report_path()});
     ASSERT_EQ(live.exit_status, 0) << live.stderr_text;
     pid_ = live.report.pid;
     size_t alpha = 0;
@@ -225,11 +226,14 @@ TEST_F(SymbolsTest, ReplayAndLiveTraceNameTheFunctionOfEachFault) {
         EXPECT_EQ(field(e, "src"), alpha_src);
         EXPECT_EQ(field(e, "dso"), "fault_sites");
     }
-    EXPECT_EQ(alpha, 200u);
+    EXPECT_EQ(alpha, 3000u);
 
     // A recording replays with the same fields, and text lines carry the symbol.
     const std::string rec = dir_.file("rec.ptr");
-    Run r = pagetrace({"record", "-o", rec, "--", exe, "--alpha", "200", "--beta", "100"});
+    // Long enough a life (a few ms) for the recorder to read its mappings
+    // after exec: a program that is gone within about a millisecond may not
+    // be (agent/symbols/README.md, Limits).
+    Run r = pagetrace({"record", "-o", rec, "--", exe, "--alpha", "3000", "--beta", "1000"});
     ASSERT_EQ(r.status, 0) << r.err;
     r = pagetrace({"replay", rec, "--format", "json"});
     ASSERT_EQ(r.status, 0) << r.err;
@@ -237,7 +241,7 @@ TEST_F(SymbolsTest, ReplayAndLiveTraceNameTheFunctionOfEachFault) {
     for (const auto& e : of_type(parse_json_lines(r.out), "fault")) {
         if (field(e, "sym").rfind("alpha_touch+0x", 0) == 0 && field(e, "src") == alpha_src) ++alpha;
     }
-    EXPECT_EQ(alpha, 200u);
+    EXPECT_EQ(alpha, 3000u);
     r = pagetrace({"replay", rec});
     EXPECT_NE(r.out.find(" alpha_touch+0x"), std::string::npos);
     r = pagetrace({"replay", rec, "--format", "json", "--no-symbols"});
