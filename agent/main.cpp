@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "bpf/tracer.h"
+#include "cli/export_command.h"
 #include "cli/features_command.h"
 #include "cli/snapshot_command.h"
 #include "cli/timeline_command.h"
@@ -13,6 +14,7 @@
 #include "cli/options.h"
 #include "cli/record_command.h"
 #include "cli/replay_command.h"
+#include "cli/report_command.h"
 #include "cli/trace_command.h"
 #include "util/error.h"
 
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
             return pagetrace::run_features_command(cli.features.btf_path);
         case pagetrace::Subcommand::Timeline: return pagetrace::run_timeline_command(cli.timeline);
         case pagetrace::Subcommand::Snapshot: return pagetrace::run_snapshot_command(cli.snapshot);
+        case pagetrace::Subcommand::Export: return pagetrace::run_export_command(cli.export_trace);
+        case pagetrace::Subcommand::Report: return pagetrace::run_report_command(cli.report);
         case pagetrace::Subcommand::None: break;
         }
     } catch (const pagetrace::Error& e) {

@@ -30,6 +30,30 @@ static __always_inline int pt_selected_at_exec(struct task_struct *task)
 	return 0;
 }
 
+/*
+ * The faults the kernel accounted to the process of `task`, its last live
+ * thread, as getrusage(RUSAGE_SELF) counts them: the threads already released
+ * are in signal->min_flt/maj_flt, the others are still in the thread list.
+ * At this point that is this thread and, if it is not the leader, the leader,
+ * which stays in the list until the whole group is reaped. (Threads that are
+ * exiting at this very moment on another CPU, between their exit and their
+ * release, are missed.) The user address space is gone already, so the
+ * counters no longer move.
+ */
+static __always_inline void pt_process_faults(struct task_struct *task, __u64 *min_flt,
+					      __u64 *maj_flt)
+{
+	struct task_struct *leader = task->group_leader;
+	struct signal_struct *sig = task->signal;
+
+	*min_flt = sig->min_flt + task->min_flt;
+	*maj_flt = sig->maj_flt + task->maj_flt;
+	if (leader && leader != task) {
+		*min_flt += leader->min_flt;
+		*maj_flt += leader->maj_flt;
+	}
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -75,6 +99,8 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	pt_fill_header(&e->hdr, PT_EV_EXEC, sizeof(*e));
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename);
+	/* execve left one thread: the counters are the whole process's. */
+	pt_process_faults(task, &e->min_flt, &e->maj_flt);
 	/* Exec is rare, and the agent reads the new image's /proc/PID/{exe,maps}
 	 * on it: wake it now, before a short program has run to its end. */
 	pt_submit_now(e);
@@ -94,30 +120,6 @@ int BPF_PROG(pt_rename, struct task_struct *task, const char *comm)
 	if (t)
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
 	return 0;
-}
-
-/*
- * The faults the kernel accounted to the process of `task`, its last live
- * thread, as getrusage(RUSAGE_SELF) counts them: the threads already released
- * are in signal->min_flt/maj_flt, the others are still in the thread list.
- * At this point that is this thread and, if it is not the leader, the leader,
- * which stays in the list until the whole group is reaped. (Threads that are
- * exiting at this very moment on another CPU, between their exit and their
- * release, are missed.) The user address space is gone already, so the
- * counters no longer move.
- */
-static __always_inline void pt_process_faults(struct task_struct *task, __u64 *min_flt,
-					      __u64 *maj_flt)
-{
-	struct task_struct *leader = task->group_leader;
-	struct signal_struct *sig = task->signal;
-
-	*min_flt = sig->min_flt + task->min_flt;
-	*maj_flt = sig->maj_flt + task->maj_flt;
-	if (leader && leader != task) {
-		*min_flt += leader->min_flt;
-		*maj_flt += leader->maj_flt;
-	}
 }
 
 SEC("tp_btf/sched_process_exit")

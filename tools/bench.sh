@@ -13,7 +13,8 @@
 #   capture    fault storm with 1..4 threads: the largest event rate drained
 #              with zero loss at default settings, consumer throughput
 #   snapshot   GiB of mapped address space snapshotted per second
-#   replay     events/s of replay, info (and timeline) on a large recording
+#   replay     events/s of replay, info, timeline, export and report on a
+#              large recording, and their peak RSS
 #   rss        the agent's resident memory while it tracks 1 M pages
 #
 # Method, results and how to read them: docs/performance.md.
@@ -772,10 +773,21 @@ section_replay() {
     echo
     local labels=("replay FILE --format json" "replay FILE --format json --no-symbols"
                   "replay FILE --format text" "info FILE")
+    local commands=("replay $p.ptr --format json" "replay $p.ptr --format json --no-symbols"
+                    "replay $p.ptr --format text" "info $p.ptr")
     local have_timeline=0
     if "$pt" timeline --help >/dev/null 2>&1; then
         have_timeline=1
         labels+=("timeline FILE")
+        commands+=("timeline $p.ptr")
+    fi
+    if "$pt" export --help >/dev/null 2>&1; then
+        labels+=("export FILE --format perfetto -o OUT")
+        commands+=("export $p.ptr --format perfetto -o $p.pftrace")
+    fi
+    if "$pt" report --help >/dev/null 2>&1; then
+        labels+=("report FILE -o OUT")
+        commands+=("report $p.ptr -o $p.html")
     fi
     local rr="$work/replay.txt"
     : >"$rr"
@@ -783,13 +795,7 @@ section_replay() {
         for i in "${!labels[@]}"; do
             note "replay: pagetrace ${labels[i]} ($((r + 1))/$replay_runs)"
             local cmd=()
-            case $i in
-            0) cmd=(replay "$p.ptr" --format json) ;;
-            1) cmd=(replay "$p.ptr" --format json --no-symbols) ;;
-            2) cmd=(replay "$p.ptr" --format text) ;;
-            3) cmd=(info "$p.ptr") ;;
-            4) cmd=(timeline "$p.ptr") ;;
-            esac
+            read -r -a cmd <<<"${commands[i]}"
             "$runstat" "$p.stat" "$pt" "${cmd[@]}" >/dev/null 2>"$p.err" ||
                 die "pagetrace ${labels[i]} failed: $(tail -n3 "$p.err")"
             echo "cmd=$i wall=$(kv "$p.stat" wall_s) hwm=$(kv "$p.stat" hwm_kib)" >>"$rr"
@@ -806,7 +812,7 @@ section_replay() {
             for (i = 1; i < n; ++i) {
                 c = i - 1; if (L[c ",wall"] == "") continue
                 w = med(L[c ",wall"])
-                printf "| `pagetrace %s%s` | %.3f | %.1f M | %.1f |\n", lab[i], (lab[i] ~ /^info/ ? "" : " > /dev/null"), w, events / w / 1e6, mx(L[c ",hwm"]) / 1024
+                printf "| `pagetrace %s%s` | %.3f | %.1f M | %.1f |\n", lab[i], (lab[i] ~ /^(info|export|report)/ ? "" : " > /dev/null"), w, events / w / 1e6, mx(L[c ",hwm"]) / 1024
             }
         }' "$rr"
     local json_rate plain_rate
@@ -819,12 +825,23 @@ section_replay() {
         "$(awk -v r="$json_rate" 'BEGIN { print ((r + 0 >= 5) ? "yes" : "no") }')"
     goal "replay rate without (\`replay --format json --no-symbols\`)" "≥ 10 M events/s" "$plain_rate M events/s" \
         "$(awk -v r="$plain_rate" 'BEGIN { print ((r + 0 >= 10) ? "yes" : "no") }')"
+    local i_view
+    for i_view in "${!labels[@]}"; do
+        case ${labels[i_view]} in
+        export* | report*)
+            local view_rate
+            view_rate=$(awk -v events="$events" -v c="$i_view" "$AWK_STATS"'field($0, "cmd") == c { add("w", field($0, "wall")) } END { printf "%.1f", events / med(L["w"]) / 1e6 }' "$rr")
+            goal "\`${labels[i_view]%% *}\` rate" "≥ 5 M events/s" "$view_rate M events/s" \
+                "$(awk -v r="$view_rate" 'BEGIN { print ((r + 0 >= 5) ? "yes" : "no") }')"
+            ;;
+        esac
+    done
     if ((!have_timeline)); then
         echo
         echo "(\`pagetrace timeline\` skipped: this pagetrace has no timeline command yet.)"
     fi
     echo
-    [[ -n "$keep_dir" ]] || rm -f "$p.ptr"
+    [[ -n "$keep_dir" ]] || rm -f "$p.ptr" "$p.pftrace" "$p.html"
 }
 
 # ---------------------------------------------------------------- rss

@@ -7,15 +7,19 @@
 #   2. prints the memory events of the recording,
 #   3. prints the per-process timeline summary,
 #   4. prints the full history of one page: mapped, first touched, its frame,
-#      moved from which frame to which, flushed, unmapped.
-# Extra arguments go to `pagetrace record`. Needs root (BPF, and compaction).
+#      moved from which frame to which, flushed, unmapped,
+#   5. writes demo.pftrace (Perfetto) and demo.html (the report) into the
+#      current directory, or $PAGETRACE_DEMO_OUT, and says how to open them.
+# Extra arguments go to `pagetrace record`. Needs root (BPF, and compaction):
+# run it as root, or with sudo from another user; sudo itself is not needed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PAGETRACE_BUILD_DIR:-$root/build}"
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: tracing needs root; run: sudo $0 $*" >&2
+  echo "demo: tracing needs root: run it as root, or: sudo $0 $*" >&2
   exit 1
 fi
+out_dir="$(cd "${PAGETRACE_DEMO_OUT:-$PWD}" && pwd)"
 "$root/tools/build.sh"
 pt="$build/pagetrace"
 work="$(mktemp -d /tmp/pagetrace-demo-XXXXXX)"
@@ -56,3 +60,12 @@ page="$(sed -n 's/.*page \(0x[0-9a-f]*\) moved from frame.*/\1/p' "$work/demo.ou
 [ -n "$page" ] || page="$(sed -n 's/.*buffer of [0-9]* pages at \(0x[0-9a-f]*\).*/\1/p' "$work/demo.out")"
 section "pagetrace timeline demo.ptr --addr $page"
 "$pt" timeline "$work/demo.ptr" --addr "$page"
+
+section "pagetrace export demo.ptr --format perfetto -o demo.pftrace; pagetrace report demo.ptr -o demo.html"
+"$pt" export "$work/demo.ptr" --format perfetto -o "$out_dir/demo.pftrace"
+"$pt" report "$work/demo.ptr" -o "$out_dir/demo.html"
+echo "Look at it:"
+echo "  $out_dir/demo.html      open it in any browser (one file, nothing fetched): the heatmap"
+echo "                          of addresses over time, resident and mapped bytes, fault latencies"
+echo "  $out_dir/demo.pftrace   open https://ui.perfetto.dev, then \"Open trace file\": a track per"
+echo "                          process with its counters, mappings, stalls and kernel events"

@@ -12,6 +12,9 @@ PACKAGES=(
   libdw-dev                      # symbolization: elfutils libdwfl (ELF, DWARF, debuginfod)
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev                   # tests
+  protobuf-compiler              # tests: protoc --decode reads `pagetrace export` output
+  chromium fonts-dejavu-core     # tests: the HTML report in a headless browser, its screenshot
+  python3 xz-utils git gcc       # tests: fault accounting of real programs against wait4's rusage
 )
 
 missing=()

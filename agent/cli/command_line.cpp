@@ -147,6 +147,43 @@ cut short, or damaged chunks skipped with --force), with a warning saying
 where it stops; 1 when it is damaged (the error names the byte offset and the
 chunk) or not a recording.)";
 
+constexpr const char* kExportFooter = R"(
+Examples:
+  pagetrace export run.ptr --format perfetto -o run.pftrace
+  pagetrace export run.ptr --format perfetto -o run.pftrace --interval 10ms --long-fault 50us
+
+Writes a native Perfetto trace (protobuf). Open it at https://ui.perfetto.dev
+("Open trace file"), or with trace_processor. In it, per process:
+  counters   resident and mapped bytes (the timeline's counts), and per interval
+             minor faults, major faults, first touches, pages discarded, pages
+             migrated, TLB flushes
+  mappings   one slice per mmap'd region, from its mmap to the munmap that
+             removed the last of it (overlapping regions in separate lanes)
+  instants   migrate, migrate_batch, tlb_flush (with a range), madvise, exec,
+             fork (with a flow arrow to the child), exit
+and per thread that faulted, a slice for each stall: every major fault and each
+minor fault at least --long-fault long. Lost events are marked on a track of
+their own. Times are the recording's CLOCK_MONOTONIC, tied to the wall clock.
+The file is written as it is made, in bounded memory. Exit status as replay's:
+0 complete, 3 partial (with a warning), 1 damaged or not a recording.)";
+
+constexpr const char* kReportFooter = R"(
+Examples:
+  pagetrace report run.ptr -o run.html           then open run.html in any browser
+  pagetrace report run.ptr -o run.html --pid 1234
+
+Writes one self-contained HTML page (scripts and data inline, no network):
+per process an address x time heatmap (one band per mapping, gaps between
+them collapsed; colour by faults, first touches, migrations, discards or TLB
+flushes; markers for migrations and discards), resident and mapped bytes
+over time stacked by mapping, the fault latency histogram (minor vs major),
+the time from mmap to first touch, the top fault sites by instruction
+pointer, and the timeline's summary. Drag across any chart to select a time
+range: every chart follows. Data is pre-binned to a fixed budget (the page says
+which), so the file stays a few MiB for any recording. Exit status as
+replay's: 0 complete, 3 partial (with a warning), 1 damaged or not a
+recording.)";
+
 // The target and selector options `trace` and `record` share, and the raw
 // values that are validated after parsing.
 struct TargetOptionValues {
@@ -287,6 +324,8 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
         "  sudo pagetrace record -o run.ptr -- ./my-program    record to a file\n"
         "  pagetrace replay run.ptr --format json   print a recording, anywhere, without root\n"
         "  pagetrace info run.ptr                   what a recording holds\n"
+        "  pagetrace export run.ptr --format perfetto -o run.pftrace   for ui.perfetto.dev\n"
+        "  pagetrace report run.ptr -o run.html     one HTML page: heatmap and charts\n"
         "  pagetrace trace --help                   all options of trace\n");
     app.set_version_flag("--version", std::string("pagetrace ") + PAGETRACE_VERSION);
     app.require_subcommand(1);
@@ -392,6 +431,42 @@ The JSON schema is in agent/timeline/README.md.)");
                        "Skip damaged chunks and go on with the next sound one");
     add_symbol_options(timeline, out.timeline.symbols, true, true);
 
+    // export
+    auto* export_cmd = app.add_subcommand(
+        "export", "Convert a recording to a Perfetto trace, to look at in ui.perfetto.dev");
+    export_cmd->footer(kExportFooter);
+    export_cmd->add_option("file", out.export_trace.input_path, "The recording")->required();
+    std::string export_format = "perfetto";
+    export_cmd->add_option("--format", export_format, "Output format: perfetto (protobuf)")
+        ->check(CLI::IsMember({"perfetto"}))
+        ->capture_default_str();
+    export_cmd->add_option("-o,--output", out.export_trace.output_path,
+                           "The trace file to write (e.g. run.pftrace)")
+        ->required();
+    std::string export_interval = "1ms";
+    export_cmd->add_option("--interval", export_interval,
+                           "Interval of the per-interval counters (faults, first touches, ...)")
+        ->capture_default_str();
+    std::string export_long_fault = "100us";
+    export_cmd->add_option("--long-fault", export_long_fault,
+                           "Minor faults at least this long become slices on their thread")
+        ->capture_default_str();
+    export_cmd->add_flag("--force", out.export_trace.force,
+                         "Skip damaged chunks and go on with the next sound one");
+
+    // report
+    auto* report = app.add_subcommand(
+        "report", "Write a recording as one self-contained HTML page: heatmap, charts, summary");
+    report->footer(kReportFooter);
+    report->add_option("file", out.report.input_path, "The recording")->required();
+    report->add_option("-o,--output", out.report.output_path, "The HTML file to write")
+        ->required();
+    report->add_option("--pid", out.report.pids, "Only these processes: PID[,PID...]")
+        ->delimiter(',')
+        ->check(CLI::PositiveNumber);
+    report->add_flag("--force", out.report.force,
+                     "Skip damaged chunks and go on with the next sound one");
+
     // snapshot
     auto* snapshot = app.add_subcommand(
         "snapshot", "A one-off dump of a process's pages from /proc/PID/pagemap");
@@ -467,6 +542,23 @@ The JSON schema is in agent/timeline/README.md.)");
             } catch (const std::invalid_argument& e) {
                 throw CLI::ValidationError(timeline_addr.empty() ? "--range" : "--addr", e.what());
             }
+        } else if (export_cmd->parsed()) {
+            out.subcommand = Subcommand::Export;
+            try {
+                out.export_trace.interval_ns = parse_duration_ns(export_interval);
+            } catch (const std::invalid_argument& e) {
+                throw CLI::ValidationError("--interval", e.what());
+            }
+            if (out.export_trace.interval_ns < 1000) {
+                throw CLI::ValidationError("--interval", "at least 1us");
+            }
+            try {
+                out.export_trace.long_fault_ns = parse_duration_ns(export_long_fault);
+            } catch (const std::invalid_argument& e) {
+                throw CLI::ValidationError("--long-fault", e.what());
+            }
+        } else if (report->parsed()) {
+            out.subcommand = Subcommand::Report;
         } else if (snapshot->parsed()) {
             out.subcommand = Subcommand::Snapshot;
             out.snapshot.format = format_from(snapshot_format);

@@ -72,6 +72,21 @@ struct TimelineOptions {
     SymbolOptions symbols;
 };
 
+struct ExportOptions {
+    std::string input_path;
+    std::string output_path;                 // -o (required)
+    uint64_t interval_ns = 1'000'000;        // --interval: of the per-interval counters
+    uint64_t long_fault_ns = 100'000;        // --long-fault: minor faults at least this long
+    bool force = false;                      // skip damaged chunks
+};
+
+struct ReportOptions {
+    std::string input_path;
+    std::string output_path;  // -o (required)
+    std::vector<pid_t> pids;  // --pid: only these processes
+    bool force = false;       // skip damaged chunks
+};
+
 struct SnapshotOptions {
     pid_t pid = 0;
     OutputFormat format = OutputFormat::Text;
@@ -88,7 +103,18 @@ struct InfoOptions {
     std::vector<std::string> symfs;  // --symfs DIR: where the recorded binaries are looked for
 };
 
-enum class Subcommand { None, Trace, Record, Replay, Info, Features, Timeline, Snapshot };
+enum class Subcommand {
+    None,
+    Trace,
+    Record,
+    Replay,
+    Info,
+    Features,
+    Timeline,
+    Snapshot,
+    Export,
+    Report
+};
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::None;
@@ -100,6 +126,8 @@ struct CommandLine {
     FeaturesOptions features;
     TimelineOptions timeline;
     SnapshotOptions snapshot;
+    ExportOptions export_trace;
+    ReportOptions report;
 };
 
 // "500ms", "2s", "1m", "250" (milliseconds) -> nanoseconds. Throws std::invalid_argument.

@@ -135,10 +135,21 @@ std::optional<DecodeError> decode_event(std::span<const std::byte> bytes, Event&
         return std::nullopt;
     }
     case PT_EV_EXEC: {
-        pt_exec_event rec;
-        if (auto err = copy_record(bytes, rec, "exec")) return err;
+        pt_exec_event rec{};
+        // ABI 2 records end after the file name.
+        const bool counted = hdr.size >= sizeof(pt_exec_event);
+        if (!counted && hdr.size < PT_EXEC_EVENT_V2_SIZE) {
+            return DecodeError{"exec record declares " + std::to_string(hdr.size) +
+                               " bytes, needs at least " + std::to_string(PT_EXEC_EVENT_V2_SIZE)};
+        }
+        std::memcpy(&rec, bytes.data(), counted ? sizeof(rec) : PT_EXEC_EVENT_V2_SIZE);
         out.type = EventType::Exec;
-        out.data = ExecData{fixed_string(rec.filename, sizeof(rec.filename))};
+        ExecData d{fixed_string(rec.filename, sizeof(rec.filename)), std::nullopt, std::nullopt};
+        if (counted) {
+            d.min_flt = rec.min_flt;
+            d.maj_flt = rec.maj_flt;
+        }
+        out.data = std::move(d);
         return std::nullopt;
     }
     case PT_EV_EXIT: {

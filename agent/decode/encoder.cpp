@@ -34,6 +34,15 @@ void append(const Record& rec, std::vector<std::byte>& out) {
     out.insert(out.end(), bytes, bytes + sizeof(rec));
 }
 
+// The first `size` bytes of a record, declared as its whole: the shorter
+// record of an older ABI.
+template <typename Record>
+void append_prefix(Record rec, uint16_t size, std::vector<std::byte>& out) {
+    rec.hdr.size = size;
+    const auto* bytes = reinterpret_cast<const std::byte*>(&rec);
+    out.insert(out.end(), bytes, bytes + size);
+}
+
 struct Encode {
     const Event& e;
     std::vector<std::byte>& out;
@@ -84,7 +93,13 @@ struct Encode {
     void operator()(const ExecData& d) {
         auto rec = start<pt_exec_event>(PT_EV_EXEC);
         put_string(rec.filename, d.filename);
-        append(rec, out);
+        rec.min_flt = d.min_flt.value_or(0);
+        rec.maj_flt = d.maj_flt.value_or(0);
+        if (d.min_flt || d.maj_flt) {
+            append(rec, out);
+            return;
+        }
+        append_prefix(rec, PT_EXEC_EVENT_V2_SIZE, out);  // the record of ABI 2
     }
     void operator()(const ExitData& d) {
         auto rec = start<pt_exit_event>(PT_EV_EXIT);
@@ -96,10 +111,7 @@ struct Encode {
             append(rec, out);
             return;
         }
-        // Without counters: the record of ABI 2.
-        rec.hdr.size = PT_EXIT_EVENT_V2_SIZE;
-        const auto* bytes = reinterpret_cast<const std::byte*>(&rec);
-        out.insert(out.end(), bytes, bytes + PT_EXIT_EVENT_V2_SIZE);
+        append_prefix(rec, PT_EXIT_EVENT_V2_SIZE, out);  // without counters: the record of ABI 2
     }
     void operator()(const LostData& d) {
         auto rec = start<pt_lost_event>(PT_EV_LOST);

@@ -86,6 +86,10 @@ struct ForkData {
 
 struct ExecData {
     std::string filename;
+    // The faults the kernel had accounted to the process when it exec'd;
+    // absent in recordings of event ABI 2.
+    std::optional<uint64_t> min_flt;
+    std::optional<uint64_t> maj_flt;
 };
 
 struct ExitData {

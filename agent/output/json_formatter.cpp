@@ -162,6 +162,7 @@ private:
     static void fields(const ExecData& d, LineWriter& w) {
         w.put(R"(,"filename":)");
         put_json_string(w, d.filename);
+        if (d.min_flt && d.maj_flt) w.put(R"(,"min_flt":)", *d.min_flt, R"(,"maj_flt":)", *d.maj_flt);
     }
     static void fields(const ExitData& d, LineWriter& w) {
         const uint32_t sig = d.status & 0x7f;

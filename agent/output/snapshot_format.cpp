@@ -4,6 +4,8 @@
 
 #include <iterator>
 
+#include "kernel/mm.h"
+#include "kernel/page_flags.h"
 #include "output/names.h"
 
 namespace pagetrace {
@@ -45,7 +47,27 @@ std::string page_flags(const PagemapEntry& e) {
 
 }  // namespace
 
-std::string format_snapshot(const PagemapSnapshot& snap, OutputFormat format, bool pages) {
+std::string kernel_page_flags_string(uint64_t flags) {
+    using namespace kernel;
+    static constexpr std::pair<uint64_t, const char*> kNames[] = {
+        {kKpfThp, "thp"},         {kKpfHuge, "hugetlb"},     {kKpfKsm, "ksm"},
+        {kKpfZeroPage, "zero"},   {kKpfAnon, "anon"},        {kKpfSwapcache, "swapcache"},
+        {kKpfSwapbacked, "swapbacked"}, {kKpfLru, "lru"},    {kKpfActive, "active"},
+        {kKpfReferenced, "referenced"}, {kKpfDirty, "dirty"}, {kKpfWriteback, "writeback"},
+        {kKpfUnevictable, "unevictable"}, {kKpfLocked, "locked"}, {kKpfIdle, "idle"},
+        {kKpfCompoundHead, "head"}, {kKpfCompoundTail, "tail"}, {kKpfHwpoison, "hwpoison"},
+    };
+    std::string out;
+    for (const auto& [bit, name] : kNames) {
+        if (!(flags & bit)) continue;
+        if (!out.empty()) out += ' ';
+        out += name;
+    }
+    return out;
+}
+
+std::string format_snapshot(const PagemapSnapshot& snap, OutputFormat format, bool pages,
+                            const std::vector<FrameFacts>& frames) {
     std::string out;
     auto it = std::back_inserter(out);
     const bool json = format == OutputFormat::Json;
@@ -54,6 +76,14 @@ std::string format_snapshot(const PagemapSnapshot& snap, OutputFormat format, bo
                        snap.mappings.size(), snap.pages.size(),
                        snap.pfns_visible ? "" : " (frames hidden: needs CAP_SYS_ADMIN)",
                        snap.partial ? " (cut short: the process exited or exec'd)" : "");
+        if (!snap.huge_pages.empty()) {
+            uint64_t bytes = 0;
+            for (const HugePage& h : snap.huge_pages) {
+                bytes += (uint64_t{1} << h.order) * kernel::PageGeometry::of_system().size();
+            }
+            fmt::format_to(it, "{} huge pages mapped whole ({})\n", snap.huge_pages.size(),
+                           human_size(bytes));
+        }
         fmt::format_to(it, "{:<33} {:<4} {:>10} {:>9} {:>8} {:>9} {}\n", "RANGE", "PERM", "SIZE",
                        "PRESENT", "SWAPPED", "MIGRATING", "BACKING");
     }
@@ -94,16 +124,26 @@ std::string format_snapshot(const PagemapSnapshot& snap, OutputFormat format, bo
         for (size_t k = begin; k < p; ++k) {
             const SnapshotPage& pg = snap.pages[k];
             const uint64_t pfn = pg.entry.pfn();
+            const FrameFacts facts = k < frames.size() ? frames[k] : FrameFacts{};
             if (json) {
                 fmt::format_to(it, R"({{"type":"page","pid":{},"addr":"{:#x}","pfn":{},"flags":")",
                                snap.pid, pg.vaddr,
                                (pfn && snap.pfns_visible) ? std::to_string(pfn) : "null");
                 out += page_flags(pg.entry);
-                out += "\"}\n";
+                if (facts.known) {
+                    fmt::format_to(it, R"(","kernel_flags":"{}","mapcount":{}}})" "\n",
+                                   kernel_page_flags_string(facts.flags), facts.mapcount);
+                } else {
+                    out += R"(","kernel_flags":null,"mapcount":null})" "\n";
+                }
             } else {
-                fmt::format_to(it, "  {} pfn={} {}\n", hex(pg.vaddr),
-                               (pfn && snap.pfns_visible) ? hex(pfn) : "?",
-                               page_flags(pg.entry));
+                fmt::format_to(it, "  {} pfn={} {}", hex(pg.vaddr),
+                               (pfn && snap.pfns_visible) ? hex(pfn) : "?", page_flags(pg.entry));
+                if (facts.known) {
+                    fmt::format_to(it, " [{}{}mapcount={}]", kernel_page_flags_string(facts.flags),
+                                   facts.flags ? " " : "", facts.mapcount);
+                }
+                out += '\n';
             }
         }
     }

@@ -130,6 +130,7 @@ private:
     }
     static void details(const ExecData& d, const Event&, LineWriter& w) {
         w.put(printable(d.filename));
+        if (d.min_flt && d.maj_flt) w.put(" faults=", *d.min_flt, " minor ", *d.maj_flt, " major");
     }
     static void details(const ExitData& d, const Event&, LineWriter& w) {
         const uint32_t sig = d.status & 0x7f;

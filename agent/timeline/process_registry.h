@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -34,6 +35,16 @@ struct TracedProcess {
     AddressSpace space;
     LatencyHistogram first_touch_latency;  // mmap (or mremap/brk growth) to first fault
     std::unordered_set<uint64_t> huge_pages;  // first vpn of each huge page counted
+    // The latest fault-arounds (at most kRecentFaultArounds): a large folio in
+    // the page cache is mapped whole, beyond the range the kernel reports.
+    struct FaultAround {
+        uint64_t start = 0;
+        uint64_t end = 0;
+        uint64_t ts_ns = 0;
+        uint64_t fault_addr = 0;
+    };
+    std::deque<FaultAround> fault_arounds;
+    static constexpr size_t kRecentFaultArounds = 1024;
     FaultSites sites;                      // by faulting instruction, when tracked
     bool ended = false;
     uint64_t end_ts = 0;
@@ -67,6 +78,10 @@ public:
 
     // The running instance of pid, if any.
     TracedProcess* live(uint32_t pid) {
+        auto it = live_.find(pid);
+        return it != live_.end() ? it->second : nullptr;
+    }
+    const TracedProcess* live(uint32_t pid) const {
         auto it = live_.find(pid);
         return it != live_.end() ? it->second : nullptr;
     }

@@ -42,11 +42,17 @@ struct FaultCounts {
     // ABI 2).
     std::optional<uint64_t> kernel_minor;
     std::optional<uint64_t> kernel_major;
+    // Of those, the ones before tracing began: for a process traced from its
+    // exec (the command pagetrace started, --comm, --cgroup), what it did
+    // before it; 0 for one traced since its fork; unknown for one attached to
+    // (-p), whose faults without an exception are then unknown too.
+    std::optional<uint64_t> kernel_before_tracing;
     // Accounted faults that raised no exception, so no fault event
     // (get_user_pages: execve's argument copy, /proc/PID/mem, ptrace,
     // process_vm_*, O_DIRECT, MAP_POPULATE, mlock, MADV_POPULATE_*, io_uring):
-    // kernel_minor + kernel_major - minor - major - unknown. With outcomes on,
-    // minor + major + without_exception == kernel_minor + kernel_major. Derived.
+    // kernel_minor + kernel_major - kernel_before_tracing - minor - major -
+    // unknown. With outcomes on, minor + major + without_exception +
+    // kernel_before_tracing == kernel_minor + kernel_major. Derived.
     std::optional<uint64_t> without_exception;
 };
 

@@ -121,6 +121,10 @@ void TimelineBuilder::on(const Event& event, const FaultAroundData& d) {
     TracedProcess& proc = processes_.of(event);
     ++proc.summary.fault_arounds;
     if (d.len == 0) return;
+    proc.fault_arounds.push_back({d.addr, d.addr + d.len, event.ts_ns, d.fault_addr});
+    if (proc.fault_arounds.size() > TracedProcess::kRecentFaultArounds) {
+        proc.fault_arounds.pop_front();
+    }
     expect_arrivals(proc, geometry_.down(d.addr), geometry_.range_end(d.addr, d.len), event.ts_ns,
                     true, d.fault_addr);
 }
@@ -241,9 +245,9 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
         s.untouched_bytes = p->space.untouched_pages() * geometry_.size();
         if (track_sites_) s.fault_sites = p->sites.top(sites_top_);
         FaultCounts& f = s.faults;
-        if (f.kernel_minor && f.kernel_major) {
+        if (f.kernel_minor && f.kernel_major && f.kernel_before_tracing) {
             const uint64_t kernel = *f.kernel_minor + *f.kernel_major;
-            const uint64_t seen = f.minor + f.major + f.unknown;
+            const uint64_t seen = f.minor + f.major + f.unknown + *f.kernel_before_tracing;
             f.without_exception = kernel > seen ? kernel - seen : 0;
         }
         const uint64_t life_start =
@@ -275,6 +279,33 @@ std::optional<PageState> TimelineBuilder::page_state(uint32_t pid, uint64_t addr
     state.resident = rec->has(PageRecord::kResident);
     state.discarded = rec->has(PageRecord::kDiscarded);
     return state;
+}
+
+std::optional<ProcessNow> TimelineBuilder::process_now(uint32_t pid) const {
+    const TracedProcess* proc = processes_.live(pid);
+    if (!proc) return std::nullopt;
+    const ProcessSummary& s = proc->summary;
+    return ProcessNow{.resident_pages = s.resident_pages_final,
+                      .resident_pages_peak = s.resident_pages_peak,
+                      .mapped_bytes = proc->space.mapped_bytes(),
+                      .pages_touched = s.pages_touched,
+                      .discarded_pages = s.discarded_pages,
+                      .migrated_pages = s.migrated_pages,
+                      .tlb_flushes = s.tlb_flushes,
+                      .faults = s.faults};
+}
+
+std::vector<MappingNow> TimelineBuilder::mappings_now(uint32_t pid) const {
+    std::vector<MappingNow> out;
+    const TracedProcess* proc = processes_.live(pid);
+    if (!proc) return out;
+    out.reserve(proc->space.mappings().pieces().size());
+    for (const auto& [start, piece] : proc->space.mappings().pieces()) {
+        out.push_back({piece, proc->space.pages().count_with(geometry_.vpn(piece.start),
+                                                             geometry_.vpn(piece.end),
+                                                             PageRecord::kResident)});
+    }
+    return out;
 }
 
 TimelineStats TimelineBuilder::stats() const {

@@ -54,6 +54,28 @@ struct PageState {
     bool discarded = false;
 };
 
+// What the running instance of a process has now, while the stream is read:
+// the counters its summary keeps up to date as events arrive (nothing that
+// summaries() derives at the end). For sinks that chart the timeline over
+// time (the Perfetto export, the HTML report).
+struct ProcessNow {
+    uint64_t resident_pages = 0;
+    uint64_t resident_pages_peak = 0;
+    uint64_t mapped_bytes = 0;
+    uint64_t pages_touched = 0;
+    uint64_t discarded_pages = 0;
+    uint64_t migrated_pages = 0;
+    uint64_t tlb_flushes = 0;
+    FaultCounts faults;
+};
+
+// One mapping piece of a running process and how many of its pages are
+// believed resident now.
+struct MappingNow {
+    MappingPiece piece;
+    uint64_t resident_pages = 0;
+};
+
 struct TimelineStats {
     uint64_t events = 0;
     uint64_t snapshots = 0;
@@ -99,6 +121,12 @@ public:
     // The compact state of a page of pid's current (or last) instance.
     std::optional<PageState> page_state(uint32_t pid, uint64_t addr) const;
     const std::vector<TimelineGap>& gaps() const { return gaps_; }
+    // The counters of pid's running instance now; nullopt if none is running.
+    std::optional<ProcessNow> process_now(uint32_t pid) const;
+    // The mappings of pid's running instance now, in address order, each with
+    // its resident pages (a walk over its page records: for sampling, not for
+    // every event).
+    std::vector<MappingNow> mappings_now(uint32_t pid) const;
     TimelineStats stats() const;
     const HistoryFilter& filter() const { return histories_.filter(); }
 
@@ -128,6 +156,8 @@ private:
     void observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,
                       bool swapped, SnapshotKind source);
     void observe_huge_page(TracedProcess& proc, const PagemapSnapshot& snap, const HugePage& huge);
+    const TracedProcess::FaultAround* folio_fault_around(const TracedProcess& proc, uint64_t vpn,
+                                                         uint64_t before_ns) const;
 
     // Changes of the address space, with their page histories
     // (timeline_mappings.cpp, timeline_processes.cpp).

@@ -24,6 +24,9 @@ void TimelineBuilder::unmap_range(TracedProcess& proc, uint64_t start, uint64_t 
     proc.summary.resident_pages_final -= proc.space.unmap(start, end);
     histories_.unmapped(proc, geometry_.vpn(start), geometry_.vpn(end), ts, cause);
     histories_.drop_held(proc, geometry_.vpn(start), geometry_.vpn(end));
+    std::erase_if(proc.fault_arounds, [&](const TracedProcess::FaultAround& f) {
+        return f.start < end && f.end > start;
+    });
     std::erase_if(proc.huge_pages, [&](uint64_t vpn) {
         return vpn >= geometry_.vpn(start) && vpn < geometry_.vpn(end);
     });

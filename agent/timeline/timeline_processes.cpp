@@ -32,6 +32,8 @@ void TimelineBuilder::on(const Event& event, const ForkData& d) {
         child = &processes_.start(d.child_pid, ts, start);
     }
     child->summary.parent_pid = parent.pid();
+    // Traced since its fork (its exec may have raced ahead of this event).
+    child->summary.faults.kernel_before_tracing = 0;
     if (child->summary.comm.empty()) child->summary.comm = parent.summary.comm;
     // The child starts with a copy of the parent's address space.
     for (const MappingPiece& piece : child->space.inherit(parent.space, ts)) {
@@ -71,7 +73,12 @@ void TimelineBuilder::inherit_pages(TracedProcess& parent, TracedProcess& child,
 }
 
 void TimelineBuilder::on(const Event& event, const ExecData& d) {
+    const bool first_event = processes_.live(event.pid) == nullptr;
     TracedProcess& proc = processes_.of(event);
+    // Traced from this exec on: what the kernel counted so far came before.
+    if (first_event && d.min_flt && d.maj_flt) {
+        proc.summary.faults.kernel_before_tracing = *d.min_flt + *d.maj_flt;
+    }
     unmap_range(proc, 0, geometry_.address_end(), event.ts_ns, UnmapCause::Exec);
     proc.space.heap.known = false;
     proc.summary.exec_filename = d.filename;

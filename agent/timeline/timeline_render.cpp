@@ -155,6 +155,7 @@ void append_summary_json(std::string& out, const ProcessSummary& s) {
                    s.faults.unknown);
     json_optional(out, "kernel_minor", s.faults.kernel_minor);
     json_optional(out, "kernel_major", s.faults.kernel_major);
+    json_optional(out, "kernel_before_tracing", s.faults.kernel_before_tracing);
     json_optional(out, "without_exception", s.faults.without_exception);
     json_u64(out, "cow", s.cow_faults);
     out += '}';
@@ -227,11 +228,21 @@ void append_summary_text(std::string& out, const ProcessSummary& s, uint64_t bas
                                      s.faults.unaccounted, s.faults.unknown);
     if (s.cow_faults) faults += fmt::format("; copy-on-write {}", s.cow_faults);
     row("faults", faults);
-    if (s.faults.without_exception) {
-        row("", fmt::format("the kernel counted {} ({} minor, {} major): {} without an exception "
-                            "(get_user_pages: execve, /proc/PID/mem, MAP_POPULATE, mlock, ...)",
-                            *s.faults.kernel_minor + *s.faults.kernel_major, *s.faults.kernel_minor,
-                            *s.faults.kernel_major, *s.faults.without_exception));
+    if (s.faults.kernel_minor && s.faults.kernel_major) {
+        std::string kernel = fmt::format("the kernel counted {} ({} minor, {} major)",
+                                         *s.faults.kernel_minor + *s.faults.kernel_major,
+                                         *s.faults.kernel_minor, *s.faults.kernel_major);
+        if (s.faults.kernel_before_tracing && *s.faults.kernel_before_tracing) {
+            kernel += fmt::format(", {} before tracing", *s.faults.kernel_before_tracing);
+        }
+        if (s.faults.without_exception) {
+            kernel += fmt::format(": {} without an exception (get_user_pages: execve, "
+                                  "/proc/PID/mem, MAP_POPULATE, mlock, ...)",
+                                  *s.faults.without_exception);
+        } else {
+            kernel += " since before tracing began";
+        }
+        row("", kernel);
     }
     if (s.huge_pages) {
         row("huge pages", fmt::format("{} ({})", s.huge_pages, human_size(s.huge_page_bytes)));

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "proc/huge_pages.h"
+
 namespace pagetrace {
 
 namespace {
@@ -136,6 +138,19 @@ void TimelineBuilder::observe_present(TracedProcess& proc, const PagemapSnapshot
     bool note = false;
     if (!rec.has(PageRecord::kResident)) {
         const bool faulted = rec.has(PageRecord::kTouched);
+        if (!faulted && !rec.has(PageRecord::kArrivedAround | PageRecord::kArrivedPopulated)) {
+            if (const auto* around = folio_fault_around(proc, vpn, snap.ts_ns)) {
+                // Mapped with a large folio a fault-around mapped whole.
+                ++s.mapped_around;
+                histories_.record(proc, vpn, around->ts_ns,
+                                  MappedAroundInfo{around->fault_addr, info.pfn, snap.kind});
+                proc.set_resident(rec);
+                rec.set(PageRecord::kSeenPresent);
+                if (pfn_known) rec.set_pfn(pfn);
+                rec.clear(PageRecord::kPfnStale | PageRecord::kDiscarded);
+                return;
+            }
+        }
         if (rec.has(PageRecord::kArrivedAround) && !faulted) {
             // Fault-around mapped it: the entry is the fault-around's, confirmed now.
             ++s.mapped_around;
@@ -260,6 +275,27 @@ void TimelineBuilder::observe_huge_page(TracedProcess& proc, const PagemapSnapsh
         rec.set(PageRecord::kSeenPresent);
         rec.set_pfn(pfn);
     }
+}
+
+// A fault-around of the same file mapping, in the same huge-page-sized block,
+// before the snapshot: the page cache's folios are at most that large, and
+// filemap_map_pages maps a large folio whole when it fits, beyond the range it
+// reports.
+const TracedProcess::FaultAround* TimelineBuilder::folio_fault_around(const TracedProcess& proc,
+                                                                      uint64_t vpn,
+                                                                      uint64_t before_ns) const {
+    const uint64_t addr = geometry_.addr(vpn);
+    const MappingPiece* piece = proc.space.mappings().find(addr);
+    if (!piece || (piece->flags & kernel::kMapAnonymous) || proc.fault_arounds.empty()) {
+        return nullptr;
+    }
+    const uint64_t block_bytes = geometry_.size() << pmd_order(geometry_);
+    const uint64_t block = addr / block_bytes;
+    for (auto it = proc.fault_arounds.rbegin(); it != proc.fault_arounds.rend(); ++it) {
+        if (it->ts_ns > before_ns || it->start / block_bytes != block) continue;
+        if (it->start >= piece->start && it->end <= piece->end) return &*it;
+    }
+    return nullptr;
 }
 
 void TimelineBuilder::observe_gone(TracedProcess& proc, uint64_t ts, uint64_t vpn, PageRecord& rec,

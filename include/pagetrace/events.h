@@ -18,9 +18,9 @@
 #endif
 
 /*
- * 3: exit records end with the process's own fault counters (min_flt,
- *    maj_flt); fault_around records. Records of version 2 are still read: an
- *    exit record of 56 bytes has no counters.
+ * 3: exit and exec records end with the process's own fault counters
+ *    (min_flt, maj_flt); fault_around records. Records of version 2 are still
+ *    read: exit records of 56 bytes and exec records of 296 have no counters.
  */
 #define PT_ABI_VERSION 3
 
@@ -172,7 +172,14 @@ struct pt_fork_event {
 struct pt_exec_event {
 	struct pt_event_header hdr;
 	char filename[PT_FILENAME_LEN]; /* NUL-terminated, truncated if longer */
+	/* ABI 3: the faults the kernel had accounted to the process by then (for
+	 * a process traced from this exec on: what it did before tracing). */
+	__u64 min_flt;
+	__u64 maj_flt;
 };
+
+/* The size of an exec record of ABI 2, which has no fault counters. */
+#define PT_EXEC_EVENT_V2_SIZE (40 + PT_FILENAME_LEN)
 
 /* The last thread of a traced process exited. */
 struct pt_exit_event {
@@ -331,8 +338,10 @@ static_assert(sizeof(struct pt_fork_event) == 56, "ABI: fork size");
 static_assert(offsetof(struct pt_fork_event, child_pid) == 40, "ABI");
 static_assert(offsetof(struct pt_fork_event, child_start_ns) == 48, "ABI");
 
-static_assert(sizeof(struct pt_exec_event) == 40 + PT_FILENAME_LEN, "ABI: exec size");
+static_assert(sizeof(struct pt_exec_event) == PT_EXEC_EVENT_V2_SIZE + 16, "ABI: exec size");
 static_assert(offsetof(struct pt_exec_event, filename) == 40, "ABI");
+static_assert(offsetof(struct pt_exec_event, min_flt) == PT_EXEC_EVENT_V2_SIZE, "ABI");
+static_assert(offsetof(struct pt_exec_event, maj_flt) == PT_EXEC_EVENT_V2_SIZE + 8, "ABI");
 
 static_assert(sizeof(struct pt_exit_event) == 72, "ABI: exit size");
 static_assert(offsetof(struct pt_exit_event, exit_code) == 40, "ABI");

@@ -343,7 +343,7 @@ TEST(Decoder, Exec) {
 }
 
 TEST(Decoder, ExecFilenameWithoutTerminatorIsBounded) {
-    auto rec = abi_record<pt_exec_event>(sample(ExecData{}));
+    auto rec = abi_record<pt_exec_event>(sample(ExecData{{}, 0, 0}));
     std::memset(rec.filename, 'f', sizeof(rec.filename));
     // The record is placed right before the fence: nothing follows it.
     const Event e = decode_ok(bytes_of(rec));

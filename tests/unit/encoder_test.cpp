@@ -38,7 +38,7 @@ std::vector<Event> one_of_each_type() {
         MmapData{0x7f1000000000ull, 0x3000, 7, 0x5, 0x22, 9, ENOMEM},
         MunmapData{0x7f2000000000ull, 0x5000, EINVAL},
         ForkData{4000001, 0x0fedcba987654321ull},
-        ExecData{"/usr/bin/encoder"},
+        ExecData{"/usr/bin/encoder", 0x0000000300000004ull, 55},
         ExitData{(3 << 8) | 0x80, 0x1111222233334444ull, 0x0000000100000002ull, 77},
         LostData{0x0123456789ull},
         MremapData{0x7f3000000000ull, 0x2000, 0x7f4000000000ull, 0x8000, 3, EFAULT},
@@ -91,9 +91,12 @@ auto abi_fields(const ForkData&, std::span<const std::byte> record) {
     const auto r = abi_view<pt_fork_event>(record);
     return std::tuple(r.child_pid, r.child_start_ns);
 }
-auto fields(const ExecData& d) { return std::tuple(d.filename); }
+auto fields(const ExecData& d) {
+    return std::tuple(d.filename, d.min_flt.value_or(0), d.maj_flt.value_or(0));
+}
 auto abi_fields(const ExecData&, std::span<const std::byte> record) {
-    return std::tuple(fixed(abi_view<pt_exec_event>(record).filename));
+    const auto r = abi_view<pt_exec_event>(record);
+    return std::tuple(fixed(r.filename), r.min_flt, r.maj_flt);
 }
 auto fields(const ExitData& d) {
     return std::tuple(d.status, d.start_ns, d.min_flt.value_or(0), d.maj_flt.value_or(0));
@@ -233,7 +236,7 @@ TEST(Encoder, StringsAreCutAtTheirFieldSize) {
     const std::string long_path = "/" + std::string(400, 'p');
     for (const std::string& comm : {long_name.substr(0, PT_COMM_LEN - 1),
                                     long_name.substr(0, PT_COMM_LEN), long_name}) {
-        Event exec = event_of(ExecData{long_path}, kHead);
+        Event exec = event_of(ExecData{long_path, 1, 0}, kHead);
         exec.comm = comm;
         const auto rec = abi_record<pt_exec_event>(exec);
         EXPECT_EQ(rec.hdr.comm[PT_COMM_LEN - 1], '\0');
@@ -310,6 +313,11 @@ TEST(Encoder, AnExitWithoutFaultCountersIsTheRecordOfAbi2) {
     EXPECT_EQ(d.start_ns, 42u);
     EXPECT_FALSE(d.min_flt.has_value());
     EXPECT_FALSE(d.maj_flt.has_value());
+    // An exec without counters is the ABI 2 record too.
+    EXPECT_EQ(encode_event(event_of(ExecData{"/bin/x"}, kHead)).size(),
+              size_t{PT_EXEC_EVENT_V2_SIZE});
+    EXPECT_FALSE(std::get<ExecData>(decoded(encode_event(event_of(ExecData{"/bin/x"}, kHead))).data)
+                     .min_flt.has_value());
     // With counters, the record of ABI 3.
     exit.data = ExitData{0, 42, 5, 0};
     EXPECT_EQ(encode_event(exit).size(), sizeof(pt_exit_event));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -65,6 +66,15 @@ inline RecordingHeader sample_header() {
     h.command = {"prog", "an arg"};
     h.options = "follow_children=1\nring_size=67108864\n";
     return h;
+}
+
+// A gtest parameter name for a fixture's path ("abi2/vma.ptr" -> "abi2_vma_ptr").
+inline std::string fixture_test_name(const std::string& path) {
+    std::string name = path;
+    for (char& c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    }
+    return name;
 }
 
 // Everything a reader gets out of a recording.

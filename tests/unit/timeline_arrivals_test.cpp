@@ -202,29 +202,59 @@ TEST(TimelineArrivals, TheZeroPageIsNamedAndItsFirstWriteIsCopyOnWrite) {
 
 TEST(TimelineArrivals, TheKernelsCountJoinsTheFaultEvents) {
     Story s;
+    // Traced from its exec: the 3 faults it had taken before came before tracing.
+    s.add_exec("/bin/prog", 3, 0);
     s.mmap(kA, 8 * kPage);
     for (uint64_t i = 0; i < 5; ++i) s.fault(kA + i * kPage);
     s.fault(kA + 5 * kPage, Access::Read, FaultOutcome::Major);
-    s.exit_counted(/*min_flt=*/9, /*maj_flt=*/1);
+    s.exit_counted(/*min_flt=*/12, /*maj_flt=*/1);
     const ProcessSummary sum = s.summary();
-    ASSERT_TRUE(sum.faults.kernel_minor && sum.faults.kernel_major && sum.faults.without_exception);
-    EXPECT_EQ(*sum.faults.kernel_minor, 9u);
+    ASSERT_TRUE(sum.faults.kernel_minor && sum.faults.kernel_major && sum.faults.without_exception &&
+                sum.faults.kernel_before_tracing);
+    EXPECT_EQ(*sum.faults.kernel_minor, 12u);
     EXPECT_EQ(*sum.faults.kernel_major, 1u);
+    EXPECT_EQ(*sum.faults.kernel_before_tracing, 3u);
     EXPECT_EQ(*sum.faults.without_exception, 4u);
-    EXPECT_EQ(sum.faults.minor + sum.faults.major + *sum.faults.without_exception,
+    EXPECT_EQ(sum.faults.minor + sum.faults.major + *sum.faults.without_exception +
+                  *sum.faults.kernel_before_tracing,
               *sum.faults.kernel_minor + *sum.faults.kernel_major);
     const std::string text = format_summaries({sum}, OutputFormat::Text, 0);
-    EXPECT_NE(text.find("the kernel counted 10 (9 minor, 1 major): 4 without an exception"),
+    EXPECT_NE(text.find("the kernel counted 13 (12 minor, 1 major), 3 before tracing: 4 without "
+                        "an exception"),
               std::string::npos)
         << text;
     const std::string json = format_summaries({sum}, OutputFormat::Json, 0);
-    EXPECT_NE(json.find(R"("kernel_minor":9,"kernel_major":1,"without_exception":4)"),
+    EXPECT_NE(json.find(R"("kernel_minor":12,"kernel_major":1,"kernel_before_tracing":3,)"
+                        R"("without_exception":4)"),
               std::string::npos)
         << json;
+    // A forked child counts from its fork: nothing before tracing.
+    s.fork(300, 77);
+    s.pid = 300;
+    s.fault(kA + 6 * kPage);
+    s.exit_counted(1, 0, 0, 77);
+    EXPECT_EQ(s.summary().faults.kernel_before_tracing, 0u);
+    EXPECT_EQ(s.summary().faults.without_exception, 0u);
     // Without counters (a process still running, or event ABI 2): unknown, not zero.
     Story running;
     running.fault(kA);
     EXPECT_NE(format_summaries({running.summary()}, OutputFormat::Json, 0)
-                  .find(R"("kernel_minor":null,"kernel_major":null,"without_exception":null)"),
+                  .find(R"("kernel_minor":null,"kernel_major":null,"kernel_before_tracing":null,)"
+                        R"("without_exception":null)"),
               std::string::npos);
+}
+
+TEST(TimelineArrivals, ALargeFolioMappedWholeBeyondTheReportedRangeIsMappedAroundToo) {
+    Story s(HistoryFilter::range(100, kA, kA + 64 * kPage));
+    s.mmap(kA, 64 * kPage, kernel::kMapPrivate, kernel::kProtRead);
+    s.fault(kA + 3 * kPage, Access::Read);
+    s.fault_around(kA, 16 * kPage, kA + 3 * kPage);
+    // The page cache held a 32-page folio: the kernel mapped all of it.
+    s.snapshot(SnapshotKind::Targeted, {{kA + 20 * kPage, 0x620}});
+    EXPECT_EQ(s.whats(kA + 20 * kPage), "mapped mapped_around");
+    EXPECT_EQ(s.summary().present_without_fault, 0u);
+    // Anonymous memory has no folio of a file: no such explanation there.
+    s.mmap(kHuge, 4 * kPage);
+    s.snapshot(SnapshotKind::Targeted, {{kHuge, 0x700}});
+    EXPECT_EQ(s.summary().present_without_fault, 1u);
 }

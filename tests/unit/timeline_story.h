@@ -112,6 +112,10 @@ public:
         add(EventType::Fork, ForkData{child_pid, child_start_ns});
     }
     void exec(const std::string& filename) { add(EventType::Exec, ExecData{filename}); }
+    // An exec with the kernel's fault counters at that moment (event ABI 3).
+    void add_exec(const std::string& filename, uint64_t min_flt, uint64_t maj_flt) {
+        add(EventType::Exec, ExecData{filename, min_flt, maj_flt});
+    }
     void exit(uint32_t status = 0, uint64_t start_ns = 0) {
         add(EventType::Exit, ExitData{status, start_ns});
     }
