@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iterator>
-#include <sstream>
 
 #include "decode/event.h"
 #include "output/formatter.h"

@@ -32,13 +32,18 @@ void SymbolCapture::on_event(const Event& event, std::span<const std::byte>) {
     }
     case EventType::Exit:
         running_.erase(event.pid);
+        last_pid_ = 0;
         capture_jit(event.pid, event.ts_ns);
         return;
     case EventType::Lost:
         return;
     default: break;
     }
-    if (event.pid) running_.insert(event.pid);
+    // Events come in runs of one process: one set insert per run.
+    if (event.pid && event.pid != last_pid_) {
+        running_.insert(event.pid);
+        last_pid_ = event.pid;
+    }
 }
 
 void SymbolCapture::capture_jit(uint32_t pid, uint64_t ts_ns) {

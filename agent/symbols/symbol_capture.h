@@ -34,6 +34,7 @@ private:
     std::string kallsyms_;
     std::unordered_set<uint64_t> kernel_ips_;
     std::set<uint32_t> running_;  // pids seen, not exited
+    uint32_t last_pid_ = 0;       // of the last event, already in running_
 };
 
 }  // namespace pagetrace

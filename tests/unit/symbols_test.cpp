@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -20,6 +21,7 @@
 #include "symbols/demangle.h"
 #include "symbols/image_reader.h"
 #include "symbols/stream_symbolizer.h"
+#include "symbols/symbol_capture.h"
 #include "util/clock.h"
 
 using namespace pagetrace;
@@ -351,4 +353,73 @@ TEST(BinaryLocator, SymfsFirstThenThePathOnlyWithTheRecordedBuildId) {
     EXPECT_EQ(find_binary("/no/such/file", id, {}).status, BinaryMatch::Status::Missing);
     std::remove(copy.c_str());
     rmdir(dir.c_str());
+}
+
+TEST(SymbolCapture, JitMapsAtExitAndTheKernelFunctionsOfKernelFaultsAtTheEnd) {
+    char dir_template[] = "/tmp/pagetrace-capture-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    std::ofstream(dir + "/perf-42.map") << "7f0000001000 40 jit_fn\n";
+    std::ofstream(dir + "/perf-43.map") << "7f0000002000 10 still_running\n";
+    std::ofstream(dir + "/kallsyms") << "ffffffff81000000 T _stext\n"
+                                        "ffffffff81000100 T rep_movs_alternative\n"
+                                        "ffffffff81000180 T next_one\n";
+    std::vector<CapturedSymbols> written;
+    SymbolCapture capture([&](const CapturedSymbols& s) { written.push_back(s); }, dir,
+                          dir + "/kallsyms");
+    const auto fault = [](uint32_t pid, uint64_t ip, FaultMode mode) {
+        Event e;
+        e.type = EventType::Fault;
+        e.pid = pid;
+        FaultData d;
+        d.ip = ip;
+        d.mode = mode;
+        e.data = d;
+        return e;
+    };
+    capture.on_event(fault(42, 0x7f0000001000, FaultMode::User), {});
+    capture.on_event(fault(43, 0xffffffff81000110, FaultMode::Kernel), {});
+    capture.on_event(fault(43, 0xffffffff81000120, FaultMode::Kernel), {});  // same function
+    Event exit;
+    exit.type = EventType::Exit;
+    exit.pid = 42;
+    exit.ts_ns = 777;
+    exit.data = ExitData{0, 0};
+    capture.on_event(exit, {});
+    ASSERT_EQ(written.size(), 1u);  // pid 42's map, at its exit
+    ASSERT_EQ(written[0].jit.size(), 1u);
+    EXPECT_EQ(written[0].jit[0].pid, 42u);
+    EXPECT_EQ(written[0].jit[0].ts_ns, 777u);
+    EXPECT_EQ(written[0].jit[0].text, "7f0000001000 40 jit_fn\n");
+    capture.on_end();
+    ASSERT_EQ(written.size(), 3u);  // pid 43's map, then the kernel functions
+    EXPECT_EQ(written[1].jit.at(0).pid, 43u);
+    ASSERT_EQ(written[2].kernel.size(), 1u);
+    EXPECT_EQ(written[2].kernel[0].name, "rep_movs_alternative");
+    EXPECT_EQ(written[2].kernel[0].start, 0xffffffff81000100u);
+    EXPECT_EQ(written[2].kernel[0].size, 0x80u);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(SymbolCapture, SaysWhyWhenKallsymsShowsNoAddresses) {
+    char dir_template[] = "/tmp/pagetrace-capture-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    std::ofstream(dir + "/kallsyms") << "0000000000000000 T _stext\n";
+    std::vector<CapturedSymbols> written;
+    SymbolCapture capture([&](const CapturedSymbols& s) { written.push_back(s); }, dir,
+                          dir + "/kallsyms");
+    Event e;
+    e.type = EventType::Fault;
+    e.pid = 5;
+    FaultData d;
+    d.ip = 0xffffffff81000110;
+    d.mode = FaultMode::Kernel;
+    e.data = d;
+    capture.on_event(e, {});
+    capture.on_end();
+    ASSERT_EQ(written.size(), 1u);
+    EXPECT_TRUE(written[0].kernel.empty());
+    EXPECT_NE(written[0].kernel_problem.find("no addresses"), std::string::npos);
+    std::filesystem::remove_all(dir);
 }

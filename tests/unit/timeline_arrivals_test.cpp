@@ -156,7 +156,8 @@ TEST(TimelineArrivals, AForkedChildInheritsFramesAndItsWritesAreCopyOnWrite) {
                {{kA, kA + 4 * kPage}});
 
     EXPECT_EQ(s.whats(kA, 200), "mapped pfn");
-    const PfnInfo* inherited = pfn_entry(*s.history(kA, 200));
+    const auto first = s.history(kA, 200);  // kept: inherited points into it
+    const PfnInfo* inherited = pfn_entry(*first);
     ASSERT_TRUE(inherited);
     EXPECT_TRUE(inherited->inherited);
     EXPECT_EQ(inherited->pfn, 0x900u);
