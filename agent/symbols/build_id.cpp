@@ -70,6 +70,19 @@ std::optional<std::string> build_id_in(const ReadAt& read, uint64_t file_size, c
     return std::nullopt;
 }
 
+// The header fields of one ELF class; tables with entries too small to hold
+// their headers are ignored.
+template <typename Ehdr, typename Phdr, typename Shdr>
+bool read_class_headers(const ReadAt& read, uint64_t file_size, Headers& h) {
+    Ehdr e;
+    if (!read_struct(read, file_size, 0, e)) return false;
+    h = {sizeof(Ehdr) == sizeof(Elf64_Ehdr), e.e_phoff, e.e_shoff, e.e_phentsize, e.e_phnum,
+         e.e_shentsize, e.e_shnum};
+    if (h.phnum && h.phentsize < sizeof(Phdr)) h.phnum = 0;
+    if (h.shnum && h.shentsize < sizeof(Shdr)) h.shnum = 0;
+    return true;
+}
+
 bool read_headers(const ReadAt& read, uint64_t file_size, Headers& h, std::string& problem) {
     unsigned char ident[EI_NIDENT];
     if (!read_struct(read, file_size, 0, ident) || std::memcmp(ident, ELFMAG, SELFMAG) != 0) {
@@ -81,23 +94,15 @@ bool read_headers(const ReadAt& read, uint64_t file_size, Headers& h, std::strin
         return false;
     }
     if (ident[EI_CLASS] == ELFCLASS64) {
-        Elf64_Ehdr e;
-        if (!read_struct(read, file_size, 0, e)) {
+        if (!read_class_headers<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(read, file_size, h)) {
             problem = "ELF header cut short";
             return false;
         }
-        h = {true, e.e_phoff, e.e_shoff, e.e_phentsize, e.e_phnum, e.e_shentsize, e.e_shnum};
-        if (h.phnum && h.phentsize < sizeof(Elf64_Phdr)) h.phnum = 0;
-        if (h.shnum && h.shentsize < sizeof(Elf64_Shdr)) h.shnum = 0;
     } else if (ident[EI_CLASS] == ELFCLASS32) {
-        Elf32_Ehdr e;
-        if (!read_struct(read, file_size, 0, e)) {
+        if (!read_class_headers<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(read, file_size, h)) {
             problem = "ELF header cut short";
             return false;
         }
-        h = {false, e.e_phoff, e.e_shoff, e.e_phentsize, e.e_phnum, e.e_shentsize, e.e_shnum};
-        if (h.phnum && h.phentsize < sizeof(Elf32_Phdr)) h.phnum = 0;
-        if (h.shnum && h.shentsize < sizeof(Elf32_Shdr)) h.shnum = 0;
     } else {
         problem = "unknown ELF class";
         return false;
@@ -105,28 +110,40 @@ bool read_headers(const ReadAt& read, uint64_t file_size, Headers& h, std::strin
     return true;
 }
 
-std::optional<Region> note_segment(const ReadAt& read, uint64_t size, const Headers& h, size_t i) {
-    const uint64_t at = h.phoff + static_cast<uint64_t>(i) * h.phentsize;
-    if (h.is64) {
-        Elf64_Phdr p;
-        if (!read_struct(read, size, at, p) || p.p_type != PT_NOTE) return std::nullopt;
-        return Region{p.p_offset, p.p_filesz, p.p_align};
-    }
-    Elf32_Phdr p;
-    if (!read_struct(read, size, at, p) || p.p_type != PT_NOTE) return std::nullopt;
+// The note region described by entry `i` of a header table (program or
+// section headers) of type Entry, if it is one: `region` picks it out.
+template <typename Entry, typename Pick>
+std::optional<Region> note_entry(const ReadAt& read, uint64_t size, uint64_t table, uint16_t entsize,
+                                 size_t i, Pick region) {
+    Entry e;
+    if (!read_struct(read, size, table + static_cast<uint64_t>(i) * entsize, e)) return std::nullopt;
+    return region(e);
+}
+
+template <typename Phdr>
+std::optional<Region> segment_note(const Phdr& p) {
+    if (p.p_type != PT_NOTE) return std::nullopt;
     return Region{p.p_offset, p.p_filesz, p.p_align};
 }
 
-std::optional<Region> note_section(const ReadAt& read, uint64_t size, const Headers& h, size_t i) {
-    const uint64_t at = h.shoff + static_cast<uint64_t>(i) * h.shentsize;
-    if (h.is64) {
-        Elf64_Shdr s;
-        if (!read_struct(read, size, at, s) || s.sh_type != SHT_NOTE) return std::nullopt;
-        return Region{s.sh_offset, s.sh_size, s.sh_addralign};
-    }
-    Elf32_Shdr s;
-    if (!read_struct(read, size, at, s) || s.sh_type != SHT_NOTE) return std::nullopt;
+template <typename Shdr>
+std::optional<Region> section_note(const Shdr& s) {
+    if (s.sh_type != SHT_NOTE) return std::nullopt;
     return Region{s.sh_offset, s.sh_size, s.sh_addralign};
+}
+
+std::optional<Region> note_segment(const ReadAt& read, uint64_t size, const Headers& h, size_t i) {
+    return h.is64 ? note_entry<Elf64_Phdr>(read, size, h.phoff, h.phentsize, i,
+                                           segment_note<Elf64_Phdr>)
+                  : note_entry<Elf32_Phdr>(read, size, h.phoff, h.phentsize, i,
+                                           segment_note<Elf32_Phdr>);
+}
+
+std::optional<Region> note_section(const ReadAt& read, uint64_t size, const Headers& h, size_t i) {
+    return h.is64 ? note_entry<Elf64_Shdr>(read, size, h.shoff, h.shentsize, i,
+                                           section_note<Elf64_Shdr>)
+                  : note_entry<Elf32_Shdr>(read, size, h.shoff, h.shentsize, i,
+                                           section_note<Elf32_Shdr>);
 }
 
 }  // namespace
