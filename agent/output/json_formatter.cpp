@@ -105,14 +105,13 @@ public:
     std::string preamble() const override { return {}; }
 
     void append(const Event& e, std::string& out) const override {
+        // Looked up before the line is begun, so that the writer stays in registers.
+        const CodeLocation* where = symbols_ && e.type == EventType::Fault ? location(e) : nullptr;
         LineWriter w(out);
         w.put(R"({"type":")", event_type_name(e.type), R"(","ts_ns":)", e.ts_ns);
         w.put(task_.text(e, task_fields), R"(,"cpu":)", e.cpu);
-        if (symbols_ && e.type == EventType::Fault) {
-            fault_fields(std::get<FaultData>(e.data), e.pid, w);
-        } else {
-            std::visit([&](const auto& d) { fields(d, w); }, e.data);
-        }
+        std::visit([&](const auto& d) { fields(d, w); }, e.data);
+        if (where) w.put(where->json);  // "sym", "dso", "src", "inlined" (those known)
         w.put("}\n");
     }
 
@@ -139,12 +138,10 @@ private:
             w.put(R"(,"latency_ns":)", d.latency_ns);
         }
     }
-    // The fault's fields, then where its ip is.
-    void fault_fields(const FaultData& d, uint32_t pid, LineWriter& w) const {
-        fields(d, w);
-        if (const CodeLocation* where = symbols_->locate(pid, d.ip, d.mode == FaultMode::Kernel)) {
-            w.put(where->json);
-        }
+    // Where a fault's ip is, if known.
+    const CodeLocation* location(const Event& e) const {
+        const auto& d = std::get<FaultData>(e.data);
+        return symbols_->locate(e.pid, d.ip, d.mode == FaultMode::Kernel);
     }
     static void fields(const MmapData& d, LineWriter& w) {
         w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"prot":")",
