@@ -1,8 +1,16 @@
 #include "symbols/address_table.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "util/unique_fd.h"
 
 namespace pagetrace {
 
@@ -40,23 +48,46 @@ void for_each_line(std::string_view text, Visit visit) {
 }  // namespace
 
 std::string read_small_file(const std::string& path, size_t cap) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {};
-    std::string text(cap, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(cap));
-    text.resize(static_cast<size_t>(in.gcount()));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return {};
+    // In blocks, growing as it goes: /proc files have no size to ask for.
+    std::string text;
+    char block[65536];
+    while (text.size() < cap) {
+        const ssize_t n = ::read(fd.get(), block, std::min(sizeof(block), cap - text.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(block, static_cast<size_t>(n));
+    }
     return text;
 }
 
-void AddressTable::add(uint64_t start, uint64_t size, std::string name) {
-    entries_.push_back({start, size, std::move(name)});
+void AddressTable::add(uint64_t start, uint64_t size, std::string_view name) {
+    entries_.push_back({start, size, static_cast<uint32_t>(names_.size()),
+                        static_cast<uint32_t>(name.size())});
+    names_ += name;
     sealed_ = false;
 }
 
 void AddressTable::seal() {
-    std::stable_sort(entries_.begin(), entries_.end(),
-                     [](const Entry& a, const Entry& b) { return a.start < b.start; });
+    const auto by_start = [](const Entry& a, const Entry& b) { return a.start < b.start; };
+    // kallsyms comes sorted: checking is much cheaper than sorting.
+    if (!std::is_sorted(entries_.begin(), entries_.end(), by_start)) {
+        std::stable_sort(entries_.begin(), entries_.end(), by_start);
+    }
     sealed_ = true;
+}
+
+const AddressTable& kallsyms_table(const std::string& path) {
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<AddressTable>> tables;
+    std::lock_guard lock(mutex);
+    auto& table = tables[path];
+    if (!table) {
+        table = std::make_unique<AddressTable>(
+            AddressTable::from_kallsyms(read_small_file(path, 64u << 20)));
+    }
+    return *table;
 }
 
 std::optional<AddressTable::Hit> AddressTable::lookup(uint64_t addr) const {
@@ -71,7 +102,7 @@ std::optional<AddressTable::Hit> AddressTable::lookup(uint64_t addr) const {
     } else if (it == entries_.end()) {
         return std::nullopt;  // past the last symbol of unknown size
     }
-    return Hit{&e, offset};
+    return Hit{&e, offset, name_of(e)};
 }
 
 std::optional<KernelFunction> AddressTable::function_at(uint64_t addr) const {
@@ -86,7 +117,7 @@ std::optional<KernelFunction> AddressTable::function_at(uint64_t addr) const {
         while (j < entries_.size() && entries_[j].start == e.start) ++j;
         size = j < entries_.size() ? entries_[j].start - e.start : 1;
     }
-    return KernelFunction{e.start, size, e.name};
+    return KernelFunction{e.start, size, std::string(name_of(e))};
 }
 
 AddressTable AddressTable::from_perf_map(std::string_view text) {
@@ -100,7 +131,7 @@ AddressTable AddressTable::from_perf_map(std::string_view text) {
         if (name_at == std::string_view::npos) return;
         std::string_view name = line.substr(name_at);
         while (!name.empty() && (name.back() == '\r' || name.back() == ' ')) name.remove_suffix(1);
-        t.add(start, size, std::string(name));
+        t.add(start, size, name);
     });
     t.seal();
     return t;
@@ -119,12 +150,11 @@ AddressTable AddressTable::from_kallsyms(std::string_view text) {
         const char c = type[0];
         if (c != 't' && c != 'T' && c != 'w' && c != 'W') return;
         std::string_view module = next_word(line);  // "[ext4]" for a module's symbols
-        std::string full(name);
-        if (!module.empty()) {
-            full += ' ';
-            full += module;
+        if (module.empty()) {
+            t.add(addr, 0, name);
+        } else {
+            t.add(addr, 0, std::string(name) + ' ' + std::string(module));
         }
-        t.add(addr, 0, std::move(full));
     });
     if (!any_address) return {};
     t.seal();

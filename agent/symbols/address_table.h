@@ -18,14 +18,16 @@ public:
     struct Entry {
         uint64_t start = 0;
         uint64_t size = 0;  // 0: up to the next entry
-        std::string name;
+        uint32_t name_at = 0;  // its name in names_: small entries sort fast
+        uint32_t name_len = 0;
     };
     struct Hit {
         const Entry* entry = nullptr;
         uint64_t offset = 0;
+        std::string_view name;
     };
 
-    void add(uint64_t start, uint64_t size, std::string name);
+    void add(uint64_t start, uint64_t size, std::string_view name);
     // Sorts what was added; call before lookup() (add() after it needs another seal()).
     void seal();
     std::optional<Hit> lookup(uint64_t addr) const;
@@ -43,11 +45,19 @@ public:
     static AddressTable from_functions(const std::vector<KernelFunction>& functions);
 
 private:
+    std::string_view name_of(const Entry& e) const { return {names_.data() + e.name_at, e.name_len}; }
+
     std::vector<Entry> entries_;
+    std::string names_;
     bool sealed_ = true;
 };
 
 // A symbol file read whole (up to `cap` bytes); "" if it cannot be read.
 std::string read_small_file(const std::string& path, size_t cap);
+
+// The table of a kallsyms file (/proc/kallsyms: about 35 ms to read, and as
+// long again to parse), read once per process and path and shared by all
+// who ask; empty if it shows no addresses.
+const AddressTable& kallsyms_table(const std::string& path = "/proc/kallsyms");
 
 }  // namespace pagetrace

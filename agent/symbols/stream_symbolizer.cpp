@@ -59,7 +59,8 @@ void finish_location(CodeLocation& w) {
 
 StreamSymbolizer::StreamSymbolizer(SymbolizerOptions options) : options_(std::move(options)) {
     if (!options_.live) {
-        kernel_ = AddressTable::from_functions(options_.captured.kernel);
+        recorded_kernel_ = AddressTable::from_functions(options_.captured.kernel);
+        kernel_ = &recorded_kernel_;
         kernel_loaded_ = true;
         for (auto& jit : options_.captured.jit) {
             recorded_jit_[jit.pid].emplace_back(jit.ts_ns, AddressTable::from_perf_map(jit.text));
@@ -184,6 +185,36 @@ const CodeLocation* StreamSymbolizer::locate(uint32_t pid, uint64_t ip, bool ker
     return where;
 }
 
+CodeKey StreamSymbolizer::key(uint32_t pid, uint64_t ip, bool kernel) {
+    if (kernel) return {CodeKey::Kind::Kernel, nullptr, ip};
+    ProcessCode& proc = process(pid);
+    if (auto hit = proc.by_ip.find(ip); hit != proc.by_ip.end()) {
+        if (!hit->second) return {};
+        return {CodeKey::Kind::Located, hit->second, 0};
+    }
+    auto it = proc.ranges.upper_bound(ip);
+    if (it != proc.ranges.begin() && ip < std::prev(it)->second.end) {
+        const auto& [start, range] = *std::prev(it);
+        return {CodeKey::Kind::File, range.image, ip - start + range.file_offset};
+    }
+    // A JIT's map is read now: it may be gone later.
+    const CodeLocation* where = locate_jit(pid, ip);
+    if (!where) return {};
+    return {CodeKey::Kind::Located, where, 0};
+}
+
+const CodeLocation* StreamSymbolizer::resolve(const CodeKey& key) {
+    switch (key.kind) {
+    case CodeKey::Kind::None: return nullptr;
+    case CodeKey::Kind::File:
+        // The key holds one of our own images (key() made it).
+        return locate_in(*static_cast<Image*>(const_cast<void*>(key.ref)), key.value);
+    case CodeKey::Kind::Kernel: return locate_kernel(key.value);
+    case CodeKey::Kind::Located: return static_cast<const CodeLocation*>(key.ref);
+    }
+    return nullptr;
+}
+
 void StreamSymbolizer::open_image(Image& image) {
     image.opened = true;
     if (!options_.open_files) return;
@@ -237,8 +268,8 @@ const CodeLocation* StreamSymbolizer::locate_kernel(uint64_t ip) {
     if (auto hit = kernel_by_ip_.find(ip); hit != kernel_by_ip_.end()) return hit->second;
     if (!kernel_loaded_) {
         kernel_loaded_ = true;
-        kernel_ = AddressTable::from_kallsyms(read_small_file("/proc/kallsyms", kMaxPerfMapBytes));
-        if (kernel_.empty()) {
+        kernel_ = &kallsyms_table();
+        if (kernel_->empty()) {
             spdlog::warn("kernel-mode fault IPs are not symbolized: /proc/kallsyms shows no "
                          "addresses (it needs root, or kernel.kptr_restrict=0)");
         }
@@ -248,9 +279,9 @@ const CodeLocation* StreamSymbolizer::locate_kernel(uint64_t ip) {
         options_.captured.kernel_problem.clear();  // said once
     }
     const CodeLocation* where = nullptr;
-    if (auto hit = kernel_.lookup(ip)) {
+    if (auto hit = kernel_->lookup(ip)) {
         auto loc = std::make_unique<CodeLocation>();
-        loc->sym = fmt::format("{}+{:#x}", hit->entry->name, hit->offset);
+        loc->sym = fmt::format("{}+{:#x}", hit->name, hit->offset);
         loc->dso = "[kernel]";
         where = keep(std::move(loc));
     }
@@ -288,7 +319,7 @@ const CodeLocation* StreamSymbolizer::locate_jit(uint32_t pid, uint64_t ip) {
     const auto hit = table->lookup(ip);
     if (!hit) return nullptr;
     auto loc = std::make_unique<CodeLocation>();
-    loc->sym = fmt::format("{}+{:#x}", hit->entry->name, hit->offset);
+    loc->sym = fmt::format("{}+{:#x}", hit->name, hit->offset);
     loc->dso = "[jit]";
     return keep(std::move(loc));
 }

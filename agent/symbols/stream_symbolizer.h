@@ -60,6 +60,8 @@ public:
     void on_images(const ProcessImages& images) override;
 
     const CodeLocation* locate(uint32_t pid, uint64_t ip, bool kernel) override;
+    CodeKey key(uint32_t pid, uint64_t ip, bool kernel) override;
+    const CodeLocation* resolve(const CodeKey& key) override;
 
     const SymbolizerStats& stats() const { return stats_; }
 
@@ -114,7 +116,8 @@ private:
     uint64_t now_ns_ = 0;
 
     bool kernel_loaded_ = false;
-    AddressTable kernel_;
+    const AddressTable* kernel_ = nullptr;  // the machine's (live) or recorded_kernel_
+    AddressTable recorded_kernel_;
     std::unordered_map<uint64_t, const CodeLocation*> kernel_by_ip_;
 
     std::unordered_map<uint32_t, LiveJit> live_jit_;

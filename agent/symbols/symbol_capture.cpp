@@ -14,7 +14,6 @@ namespace {
 
 // A JIT map larger than this is cut (at a line end) to stay inside a chunk.
 constexpr size_t kMaxJitMapBytes = 8u << 20;
-constexpr size_t kMaxKallsymsBytes = 64u << 20;
 
 }  // namespace
 
@@ -67,8 +66,7 @@ void SymbolCapture::on_end() {
     running_.clear();
     if (kernel_ips_.empty()) return;
     CapturedSymbols symbols;
-    const AddressTable kallsyms =
-        AddressTable::from_kallsyms(read_small_file(kallsyms_, kMaxKallsymsBytes));
+    const AddressTable& kallsyms = kallsyms_table(kallsyms_);
     if (kallsyms.empty()) {
         symbols.kernel_problem = fmt::format(
             "{} showed no addresses when this was recorded (it needs root, or "

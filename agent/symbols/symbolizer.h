@@ -22,6 +22,15 @@ struct CodeLocation {
     std::string json;   // the JSON members: ,"sym":"...","dso":"...","src":"...","inlined":"f, g" (those known)
 };
 
+// Which code an ip is, found without reading any file: resolve() it later
+// (a summary printed at the end, while tracing has no time to spare).
+struct CodeKey {
+    enum class Kind : uint8_t { None, File, Kernel, Located };
+    Kind kind = Kind::None;
+    const void* ref = nullptr;  // File: the symbolizer's file; Located: the CodeLocation
+    uint64_t value = 0;         // File: the offset in it; Kernel: the ip
+};
+
 class Symbolizer {
 public:
     virtual ~Symbolizer() = default;
@@ -29,6 +38,11 @@ public:
     // a kernel-mode IP. nullptr when it cannot be known. The location stays
     // valid as long as the symbolizer.
     virtual const CodeLocation* locate(uint32_t pid, uint64_t ip, bool kernel) = 0;
+    // The same in two steps: key() now, at this point of the stream (cheap),
+    // resolve() whenever (the work: libdwfl, kallsyms). A key stays valid as
+    // long as the symbolizer.
+    virtual CodeKey key(uint32_t pid, uint64_t ip, bool kernel) = 0;
+    virtual const CodeLocation* resolve(const CodeKey& key) = 0;
 };
 
 // Fills label and json from the other fields.

@@ -8,7 +8,6 @@
 #include <tuple>
 
 #include "output/formatter.h"
-#include "symbols/symbolizer.h"
 
 namespace pagetrace {
 
@@ -16,16 +15,17 @@ FaultSite& FaultSites::at(uint64_t ip, bool kernel, bool& is_new) {
     // Kernel and user addresses never collide on x86-64: the ip is the key.
     auto [it, inserted] = index_.try_emplace(ip, sites_.size());
     is_new = inserted;
-    if (inserted) sites_.push_back({ip, kernel});
+    if (inserted) sites_.push_back({ip, kernel, {}});
     return sites_[it->second];
 }
 
-std::vector<FaultSite> FaultSites::top(size_t n) const {
+std::vector<FaultSite> FaultSites::top(size_t n, Symbolizer* symbols) const {
     // Merged by location (the same file and offset resolve to the same
     // CodeLocation); sites without one stay per ip.
     std::vector<FaultSite> merged;
     std::map<const CodeLocation*, size_t> by_where;
-    for (const FaultSite& s : sites_) {
+    for (FaultSite s : sites_) {
+        if (!s.where && symbols) s.where = symbols->resolve(s.key);
         if (s.where) {
             auto [it, inserted] = by_where.try_emplace(s.where, merged.size());
             if (!inserted) {

@@ -1,7 +1,8 @@
 // Where a process's faults come from: per faulting instruction, how many
 // faults, first touches and major faults it took and their latency, with its
-// code location (symbols/symbolizer.h) resolved once, when the instruction is
-// first seen. The summary lists the top sites by faults (`fault_sites`).
+// code location (symbols/symbolizer.h): its key taken when the instruction is
+// first seen, resolved when the summary is made. The summary lists the top
+// sites by faults (`fault_sites`).
 #pragma once
 
 #include <cstddef>
@@ -10,14 +11,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "symbols/symbolizer.h"
+
 namespace pagetrace {
 
-struct CodeLocation;
 
 struct FaultSite {
     uint64_t ip = 0;  // the first instruction seen at this site
     bool kernel = false;
-    const CodeLocation* where = nullptr;  // nullptr: unknown
+    CodeKey key;                          // which code, resolved when needed
+    const CodeLocation* where = nullptr;  // nullptr: unknown (or not resolved yet)
     uint64_t faults = 0;
     uint64_t first_touches = 0;
     uint64_t major = 0;
@@ -34,9 +37,10 @@ public:
     // The address space was replaced (exec): the same ip is other code now.
     void restart() { index_.clear(); }
 
-    // The `n` sites with the most faults, sites at the same code location
-    // merged; ties by first touches, then by ip.
-    std::vector<FaultSite> top(size_t n) const;
+    // The `n` sites with the most faults, their keys resolved through
+    // `symbols` (may be nullptr) and sites at the same code location merged;
+    // ties by first touches, then by ip.
+    std::vector<FaultSite> top(size_t n, Symbolizer* symbols) const;
     size_t size() const { return sites_.size(); }
 
 private:

@@ -49,7 +49,8 @@ FaultSite* TimelineBuilder::note_fault_site(TracedProcess& proc, const Event& ev
     const bool kernel = d.mode == FaultMode::Kernel;
     bool is_new = false;
     FaultSite& site = proc.sites.at(d.ip, kernel, is_new);
-    if (is_new && symbols_) site.where = symbols_->locate(event.pid, d.ip, kernel);
+    // Only the key now: files are read when the summary is made.
+    if (is_new && symbols_) site.key = symbols_->key(event.pid, d.ip, kernel);
     ++site.faults;
     if (d.outcome == FaultOutcome::Major) ++site.major;
     if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
@@ -76,7 +77,11 @@ void TimelineBuilder::on(const Event& event, const FaultData& d) {
     touch.outcome = d.outcome;
     touch.latency_ns = d.latency_ns;
     touch.ip = d.ip;
-    if (site) touch.where = site->where;
+    // Histories (timeline --addr/--range) name the code of each touch.
+    if (site && symbols_ && histories_.enabled()) {
+        if (!site->where) site->where = symbols_->resolve(site->key);
+        touch.where = site->where;
+    }
     // A fault that never completed changed nothing: the retry is the touch.
     if (d.outcome == FaultOutcome::Unaccounted) {
         histories_.record(proc, vpn, event.ts_ns, std::move(touch));
@@ -243,7 +248,7 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
                                        latency.percentile(90), latency.percentile(99),
                                        latency.max()};
         s.untouched_bytes = p->space.untouched_pages() * geometry_.size();
-        if (track_sites_) s.fault_sites = p->sites.top(sites_top_);
+        if (track_sites_) s.fault_sites = p->sites.top(sites_top_, symbols_);
         FaultCounts& f = s.faults;
         if (f.kernel_minor && f.kernel_major && f.kernel_before_tracing) {
             const uint64_t kernel = *f.kernel_minor + *f.kernel_major;

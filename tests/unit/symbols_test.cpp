@@ -145,12 +145,12 @@ TEST(AddressTable, KallsymsTextSymbolsWithSizesToTheNextOne) {
     auto hit = t.lookup(0xffffffff81000123);
     ASSERT_TRUE(hit);
     EXPECT_EQ(hit->offset, 0x23u);
-    EXPECT_TRUE(hit->entry->name == "helper" || hit->entry->name == "helper_alias");
+    EXPECT_TRUE(hit->name == "helper" || hit->name == "helper_alias");
     const auto f = t.function_at(0xffffffff81000150);
     ASSERT_TRUE(f);
     EXPECT_EQ(f->start, 0xffffffff81000100u);
     EXPECT_EQ(f->size, 0x200u);  // data symbols are not functions: to ext4_thing
-    EXPECT_EQ(t.lookup(0xffffffff81000301)->entry->name, "ext4_thing [ext4]");
+    EXPECT_EQ(t.lookup(0xffffffff81000301)->name, "ext4_thing [ext4]");
     EXPECT_FALSE(t.lookup(0xffffffff80000000));
     EXPECT_FALSE(t.lookup(0xffffffff81000500));  // past the last symbol: unknown
     // kptr_restrict: every address zero.
@@ -168,9 +168,9 @@ TEST(AddressTable, PerfMapLines) {
     ASSERT_EQ(t.size(), 2u);
     auto hit = t.lookup(0x7f000000103f);
     ASSERT_TRUE(hit);
-    EXPECT_EQ(hit->entry->name, "LazyCompile:*fib /app/x.js:3");
+    EXPECT_EQ(hit->name, "LazyCompile:*fib /app/x.js:3");
     EXPECT_FALSE(t.lookup(0x7f0000001040));
-    EXPECT_EQ(t.lookup(0x7f0000002008)->entry->name, "jit_stub");
+    EXPECT_EQ(t.lookup(0x7f0000002008)->name, "jit_stub");
 }
 
 // --- payloads ---------------------------------------------------------------
