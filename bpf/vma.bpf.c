@@ -65,6 +65,8 @@ static __always_inline __s32 pt_errno_of(long ret)
 	return (ret < 0 && ret >= -PT_MAX_ERRNO) ? (__s32)-ret : 0;
 }
 
+#define PT_PROT_EXEC 0x4 /* PROT_EXEC */
+
 static __always_inline void pt_emit_mmap(const struct pt_syscall_args *a, long ret)
 {
 	struct pt_mmap_event *e = pt_reserve(sizeof(*e));
@@ -80,7 +82,15 @@ static __always_inline void pt_emit_mmap(const struct pt_syscall_args *a, long r
 	e->fd = (__s32)a->args[4];
 	e->pgoff = a->args[5] >> PT_PAGE_SHIFT;
 	e->err = err;
-	pt_submit(e);
+	/*
+	 * A file mapped executable (a shared library): wake the agent at once,
+	 * so it reads which file it is (path, build-id) before a short program
+	 * is gone. Such mmaps are few.
+	 */
+	if (!err && e->fd >= 0 && (e->prot & PT_PROT_EXEC))
+		pt_submit_now(e);
+	else
+		pt_submit(e);
 }
 
 static __always_inline void pt_emit_munmap(const struct pt_syscall_args *a, long ret)

@@ -9,6 +9,7 @@ PACKAGES=(
   libclang-rt-dev                # libFuzzer and sanitizer runtimes for the fuzz build
   bpftool                        # skeleton generation (bpftool gen object/skeleton)
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
+  libdw-dev                      # symbolization: elfutils libdwfl (ELF, DWARF, debuginfod)
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev                   # tests
   protobuf-compiler              # tests: protoc --decode reads `pagetrace export` output

@@ -333,6 +333,25 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
     app.add_flag("-v,--verbose", out.verbosity,
                  "More diagnostics on stderr (-vv: also libbpf's debug messages)");
 
+    // Symbolization options: --no-symbols everywhere symbols are shown,
+    // --symfs where a recording's binaries are looked for, --sites for summaries.
+    const auto add_symbol_options = [](CLI::App* sub, SymbolOptions& o, bool recording,
+                                       bool summaries) {
+        sub->add_flag("--no-symbols", [&o](int64_t) { o.symbols = false; },
+                      "Instruction pointers only: no function, file or line for them");
+        if (recording) {
+            sub->add_option("--symfs", o.symfs,
+                            "Look for the recorded binaries under DIR first (DIR/PATH, then "
+                            "DIR/NAME); only files with the recorded build-id are used")
+                ->check(CLI::ExistingDirectory);
+        }
+        if (summaries) {
+            sub->add_option("--sites", o.sites, "Fault sites listed per process in summaries")
+                ->check(CLI::NonNegativeNumber)
+                ->capture_default_str();
+        }
+    };
+
     // trace
     auto* trace = app.add_subcommand("trace", "Trace processes live and stream their events");
     trace->footer(kTraceFooter);
@@ -345,6 +364,7 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
                       "Write events to FILE instead of standard output");
     trace->add_flag("--timeline", out.trace.timeline,
                     "At the end, print each process's page timeline summary to stderr");
+    add_symbol_options(trace, out.trace.symbols, false, true);
     TargetOptionValues trace_values;
     add_target_options(trace, out.trace, trace_values);
 
@@ -380,6 +400,7 @@ int parse_command_line(int argc, const char* const* argv, CommandLine& out,
                        "Write events to FILE instead of standard output");
     replay->add_flag("--force", out.replay.force,
                      "Skip damaged chunks and go on with the next sound one");
+    add_symbol_options(replay, out.replay.symbols, true, false);
 
     // timeline
     auto* timeline = app.add_subcommand(
@@ -408,6 +429,7 @@ The JSON schema is in agent/timeline/README.md.)");
     addr_opt->excludes(range_opt);
     timeline->add_flag("--force", out.timeline.force,
                        "Skip damaged chunks and go on with the next sound one");
+    add_symbol_options(timeline, out.timeline.symbols, true, true);
 
     // export
     auto* export_cmd = app.add_subcommand(
@@ -469,6 +491,9 @@ The JSON schema is in agent/timeline/README.md.)");
     auto* info = app.add_subcommand("info", "Describe a recording: where, when, what it holds");
     info->add_option("file", out.info.input_path, "The recording")->required();
     info->add_flag("--force", out.info.force, "Skip damaged chunks and go on with the next sound one");
+    info->add_option("--symfs", out.info.symfs,
+                     "Look for the recorded binaries under DIR first (DIR/PATH, then DIR/NAME)")
+        ->check(CLI::ExistingDirectory);
 
     try {
         app.parse(argc, argv);

@@ -16,6 +16,7 @@
 #include "output/names.h"
 #include "pipeline/event_tally.h"
 #include "record/record_reader.h"
+#include "symbols/binary_locator.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -25,6 +26,7 @@ using namespace recording;
 namespace {
 
 constexpr size_t kMaxProcessesListed = 20;
+constexpr size_t kMaxBinariesListed = 50;
 
 // A command line as a shell would take it back.
 std::string shell_line(const std::vector<std::string>& args) {
@@ -84,6 +86,10 @@ struct Contents {
     uint64_t pagemap_pages = 0;
     uint64_t pagemap_snapshots = 0;
     uint64_t recorder_losses = 0;
+    std::map<std::pair<std::string, std::string>, uint64_t> binaries;  // (path, build-id) -> mappings
+    uint64_t kernel_functions = 0;
+    std::string kernel_problem;
+    std::set<uint32_t> jit_pids;
 
     void add(const Chunk& chunk) {
         ++chunks[chunk_type_name(chunk.header.type)];
@@ -113,6 +119,20 @@ struct Contents {
         }
         case ChunkType::PagemapNotes:
         case ChunkType::Footer: break;
+        case ChunkType::Images: {
+            ProcessImages images;
+            if (decode_images(chunk.payload, images)) break;
+            for (const auto& m : images.mappings) ++binaries[{m.path, m.build_id}];
+            break;
+        }
+        case ChunkType::Symbols: {
+            CapturedSymbols symbols;
+            if (decode_symbols(chunk.payload, symbols)) break;
+            kernel_functions += symbols.kernel.size();
+            if (!symbols.kernel_problem.empty()) kernel_problem = symbols.kernel_problem;
+            for (const auto& j : symbols.jit) jit_pids.insert(j.pid);
+            break;
+        }
         }
     }
 };
@@ -147,6 +167,41 @@ std::string state_text(const RecordingReader& r) {
         return fmt::format("DAMAGED at byte {} ({} chunk)", r.end_offset(), r.end_chunk_type());
     }
     return "unknown";
+}
+
+// The binaries the recording ran, each with whether it is found here with
+// its recorded build-id.
+std::string binaries_text(const Contents& c, const std::vector<std::string>& symfs) {
+    BinarySearch search;
+    search.symfs = symfs;
+    std::string rows;
+    size_t found = 0, listed = 0;
+    for (const auto& [key, mappings] : c.binaries) {
+        const auto& [path, build_id] = key;
+        const BinaryMatch match = find_binary(path, build_id, search);
+        std::string status;
+        switch (match.status) {
+        case BinaryMatch::Status::Found:
+            ++found;
+            status = match.path == path ? "found" : "found at " + printable(match.path);
+            break;
+        case BinaryMatch::Status::Mismatch:
+            status = fmt::format("NOT USED: {} has build-id {}", printable(match.path),
+                                 build_id_hex(match.other_build_id));
+            break;
+        case BinaryMatch::Status::Missing: status = "not found"; break;
+        }
+        if (listed++ < kMaxBinariesListed) {
+            rows += fmt::format("  {}  {}  {}\n", printable(path),
+                                build_id.empty() ? "(no build-id)" : build_id_hex(build_id), status);
+        }
+    }
+    if (listed > kMaxBinariesListed) {
+        rows += fmt::format("  ... and {} more\n", listed - kMaxBinariesListed);
+    }
+    return fmt::format("{:<11}{} executable file(s), {} found here with their build-id\n",
+                       "binaries", c.binaries.size(), found) +
+           rows;
 }
 
 }  // namespace
@@ -230,6 +285,14 @@ int run_info_command(const InfoOptions& options) {
     if (c.pagemap_snapshots) {
         line("pagemap", fmt::format("{} snapshot(s), {} page(s)", c.pagemap_snapshots,
                                     c.pagemap_pages));
+    }
+    if (!c.binaries.empty()) out += binaries_text(c, options.symfs);
+    if (c.kernel_functions || !c.kernel_problem.empty() || !c.jit_pids.empty()) {
+        std::string text = c.kernel_problem.empty()
+                               ? fmt::format("{} kernel function(s)", c.kernel_functions)
+                               : "kernel: " + printable(c.kernel_problem);
+        if (!c.jit_pids.empty()) text += fmt::format("; JIT maps of {} process(es)", c.jit_pids.size());
+        line("symbols", text);
     }
     const double records = c.events.records ? static_cast<double>(c.events.records) : 1.0;
     line("size", fmt::format("events {} raw, {:.1f} bytes/event; file {:.1f} bytes/event",

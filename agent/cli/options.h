@@ -29,10 +29,18 @@ struct TargetOptions {
     std::string btf_path;
 };
 
+// How instruction pointers are turned into code locations.
+struct SymbolOptions {
+    bool symbols = true;             // --no-symbols: ips only
+    std::vector<std::string> symfs;  // --symfs DIR: where a recording's binaries are looked for first
+    size_t sites = 20;               // --sites N: fault sites listed per process in summaries
+};
+
 struct TraceOptions : TargetOptions {
     OutputFormat format = OutputFormat::Text;
     std::string output_path;  // -o: instead of stdout
     bool timeline = false;    // --timeline: the per-process summary at the end
+    SymbolOptions symbols;
 };
 
 struct RecordOptions : TargetOptions {
@@ -48,6 +56,7 @@ struct ReplayOptions {
     std::vector<uint16_t> event_types;   // --events: only these types (empty: all)
     std::string output_path;             // -o: instead of stdout
     bool force = false;                  // skip damaged chunks
+    SymbolOptions symbols;
 };
 
 struct TimelineOptions {
@@ -60,6 +69,7 @@ struct TimelineOptions {
     uint64_t range_start = 0;
     uint64_t range_end = 0;
     bool force = false;
+    SymbolOptions symbols;
 };
 
 struct ExportOptions {
@@ -90,6 +100,7 @@ struct FeaturesOptions {
 struct InfoOptions {
     std::string input_path;
     bool force = false;  // skip damaged chunks
+    std::vector<std::string> symfs;  // --symfs DIR: where the recorded binaries are looked for
 };
 
 enum class Subcommand {

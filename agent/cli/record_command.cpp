@@ -11,12 +11,14 @@
 
 #include "cli/run_summary.h"
 #include "cli/stop_signals.h"
+#include "cli/symbol_setup.h"
 #include "cli/target_setup.h"
 #include "output/names.h"
 #include "pipeline/pipeline.h"
 #include "record/output_file.h"
 #include "record/record_writer.h"
 #include "record/recording_header.h"
+#include "symbols/symbol_capture.h"
 #include "timeline/timeline_builder.h"
 #include "timeline/timeline_render.h"
 #include "timeline/timeline_sink.h"
@@ -107,10 +109,18 @@ int run_record_command(const RecordOptions& options) {
     RecordWriter writer(std::move(chunks), std::move(writer_options));
     // The same summary `trace --timeline` prints, built while recording.
     TimelineBuilder timeline(HistoryFilter::none(), source.page_geometry());
+    // Its fault sites, located from this machine's files as they run.
+    auto symbols = make_live_symbolizer(SymbolOptions{});
+    timeline.track_fault_sites(symbols.get());
     TimelineSink timeline_sink(timeline);
+    // What replay will need that exists only here and now: kernel functions
+    // and JIT maps.
+    SymbolCapture capture([&writer](const CapturedSymbols& s) { writer.add_symbols(s); });
 
     Pipeline pipeline(source);
     pipeline.add(writer);
+    pipeline.add(capture);
+    pipeline.add(*symbols);
     pipeline.add(timeline_sink);
     try {
         pipeline.run();

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/recording_status.h"
+#include "cli/symbol_setup.h"
 #include "output/event_printer.h"
 #include "pipeline/pipeline.h"
 #include "record/record_reader.h"
@@ -26,9 +27,13 @@ int run_replay_command(const ReplayOptions& options) {
     filter.types = options.event_types;
     for (pid_t pid : options.pids) filter.pids.push_back(static_cast<uint32_t>(pid));
     Pipeline pipeline(source, std::move(filter));
+    // Before the printer: it learns each event's mappings first.
+    auto symbols = make_recording_symbolizer(options.input_path, reader.header(), options.symbols,
+                                             options.force);
+    if (symbols) pipeline.add(*symbols);
     std::optional<EventPrinter> printer;
     try {
-        printer.emplace(options.format, source.start_ns(), options.output_path);
+        printer.emplace(options.format, source.start_ns(), options.output_path, symbols.get());
         pipeline.add(*printer);
         pipeline.run();
     } catch (const OutputClosed&) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli/recording_status.h"
+#include "cli/symbol_setup.h"
 #include "output/output_stream.h"
 #include "pipeline/pipeline.h"
 #include "record/record_reader.h"
@@ -33,8 +34,16 @@ int run_timeline_command(const TimelineOptions& options) {
                                                                       options.range_end, pages)
                                                : HistoryFilter::none(),
                              pages);
+    // Fault sites only for recordings that name their binaries: older ones
+    // print what the release that made them printed.
+    auto symbols = make_recording_symbolizer(options.input_path, reader.header(), options.symbols,
+                                             options.force);
+    if (recording_has_images(reader.header())) {
+        timeline.track_fault_sites(symbols.get(), options.symbols.sites);
+    }
     TimelineSink sink(timeline);
     Pipeline pipeline(source);
+    if (symbols) pipeline.add(*symbols);
     pipeline.add(sink);
     const PipelineStats& stats = pipeline.run();
     pipeline.log_undecodable();

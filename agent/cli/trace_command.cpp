@@ -7,6 +7,7 @@
 
 #include "cli/run_summary.h"
 #include "cli/stop_signals.h"
+#include "cli/symbol_setup.h"
 #include "cli/target_setup.h"
 #include "output/event_printer.h"
 #include "pipeline/pipeline.h"
@@ -19,14 +20,17 @@ namespace pagetrace {
 
 int run_trace_command(const TraceOptions& options) {
     LiveSource source(make_live_trace_options(options), install_stop_signal_handlers());
-    EventPrinter printer(options.format, source.start_ns(), options.output_path);
+    auto symbols = make_live_symbolizer(options.symbols);
+    EventPrinter printer(options.format, source.start_ns(), options.output_path, symbols.get());
     std::optional<TimelineBuilder> timeline;
     std::optional<TimelineSink> timeline_sink;
 
     Pipeline pipeline(source);
+    if (symbols) pipeline.add(*symbols);  // first: the sinks after it look ips up
     pipeline.add(printer);
     if (options.timeline) {
         timeline.emplace(HistoryFilter::none(), source.page_geometry());
+        timeline->track_fault_sites(symbols.get(), options.symbols.sites);
         timeline_sink.emplace(*timeline);
         pipeline.add(*timeline_sink);
     }

@@ -2,8 +2,9 @@
 
 namespace pagetrace {
 
-EventPrinter::EventPrinter(OutputFormat format, uint64_t start_ns, const std::string& path)
-    : formatter_(make_formatter(format, start_ns)), out_(path) {
+EventPrinter::EventPrinter(OutputFormat format, uint64_t start_ns, const std::string& path,
+                           Symbolizer* symbols)
+    : formatter_(make_formatter(format, start_ns, symbols)), out_(path) {
     out_.write(formatter_->preamble());
     out_.flush();
 }

@@ -17,7 +17,9 @@ class EventPrinter : public EventSink {
 public:
     // Writes the formatter's preamble at once. An empty path is standard
     // output. Throws Error if the file cannot be created.
-    EventPrinter(OutputFormat format, uint64_t start_ns, const std::string& path = "");
+    // With `symbols`, fault lines say where their ip is (see make_formatter).
+    EventPrinter(OutputFormat format, uint64_t start_ns, const std::string& path = "",
+                 Symbolizer* symbols = nullptr);
 
     void on_event(const Event& event, std::span<const std::byte> raw) override;
     void on_idle() override { out_.flush(); }

@@ -5,6 +5,7 @@
 #include "output/line_writer.h"
 #include "output/names.h"
 #include "output/task_text_cache.h"
+#include "symbols/symbolizer.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -100,13 +101,17 @@ void put_error(LineWriter& w, int32_t err) {
 
 class JsonFormatter final : public EventFormatter {
 public:
+    explicit JsonFormatter(Symbolizer* symbols) : symbols_(symbols) {}
     std::string preamble() const override { return {}; }
 
     void append(const Event& e, std::string& out) const override {
+        // Looked up before the line is begun, so that the writer stays in registers.
+        const CodeLocation* where = symbols_ && e.type == EventType::Fault ? location(e) : nullptr;
         LineWriter w(out);
         w.put(R"({"type":")", event_type_name(e.type), R"(","ts_ns":)", e.ts_ns);
         w.put(task_.text(e, task_fields), R"(,"cpu":)", e.cpu);
         std::visit([&](const auto& d) { fields(d, w); }, e.data);
+        if (where) w.put(where->json);  // "sym", "dso", "src", "inlined" (those known)
         w.put("}\n");
     }
 
@@ -132,6 +137,11 @@ private:
         if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
             w.put(R"(,"latency_ns":)", d.latency_ns);
         }
+    }
+    // Where a fault's ip is, if known.
+    const CodeLocation* location(const Event& e) const {
+        const auto& d = std::get<FaultData>(e.data);
+        return symbols_->locate(e.pid, d.ip, d.mode == FaultMode::Kernel);
     }
     static void fields(const MmapData& d, LineWriter& w) {
         w.put(R"(,"addr":")", Hex{d.addr}, R"(","len":)", d.len, R"(,"prot":")",
@@ -241,6 +251,7 @@ private:
     }
     static void fields(const LostData& d, LineWriter& w) { w.put(R"(,"count":)", d.count); }
 
+    Symbolizer* symbols_;
     // Only a cache: the output never depends on what it holds.
     mutable TaskTextCache task_;
 };
@@ -252,13 +263,16 @@ void append_json_string(std::string& out, std::string_view text) {
     put_json_string(w, text);
 }
 
-std::unique_ptr<EventFormatter> make_json_formatter() { return std::make_unique<JsonFormatter>(); }
+std::unique_ptr<EventFormatter> make_json_formatter(Symbolizer* symbols) {
+    return std::make_unique<JsonFormatter>(symbols);
+}
 
-std::unique_ptr<EventFormatter> make_text_formatter(uint64_t start_ns);
+std::unique_ptr<EventFormatter> make_text_formatter(uint64_t start_ns, Symbolizer* symbols);
 
-std::unique_ptr<EventFormatter> make_formatter(OutputFormat format, uint64_t start_ns) {
-    if (format == OutputFormat::Json) return make_json_formatter();
-    return make_text_formatter(start_ns);
+std::unique_ptr<EventFormatter> make_formatter(OutputFormat format, uint64_t start_ns,
+                                               Symbolizer* symbols) {
+    if (format == OutputFormat::Json) return make_json_formatter(symbols);
+    return make_text_formatter(start_ns, symbols);
 }
 
 }  // namespace pagetrace

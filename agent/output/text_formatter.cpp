@@ -4,6 +4,7 @@
 #include "output/line_writer.h"
 #include "output/names.h"
 #include "output/task_text_cache.h"
+#include "symbols/symbolizer.h"
 #include "util/error.h"
 
 namespace pagetrace {
@@ -69,7 +70,7 @@ void put_error(LineWriter& w, int32_t err) {
 
 class TextFormatter final : public EventFormatter {
 public:
-    explicit TextFormatter(uint64_t start_ns) : start_ns_(start_ns) {}
+    TextFormatter(uint64_t start_ns, Symbolizer* symbols) : start_ns_(start_ns), symbols_(symbols) {}
 
     std::string preamble() const override {
         return fmt::format("{:>12} {:<16} {:>7} {:>7} {:<6} {}\n", "TIME(s)", "COMM", "PID",
@@ -93,10 +94,15 @@ private:
         w.put(' ', AlignRight{e.pid, 7}, ' ', AlignRight{e.tid, 7}, ' ');
     }
 
-    static void details(const FaultData& d, const Event&, LineWriter& w) {
+    void details(const FaultData& d, const Event& e, LineWriter& w) const {
         w.put(Hex{d.addr});
         if (d.access != Access::Unknown) w.put(' ', access_name(d.access));
         w.put(d.mode == FaultMode::User ? " user" : " kernel", " ip=", Hex{d.ip});
+        if (symbols_) {
+            if (const CodeLocation* where = symbols_->locate(e.pid, d.ip, d.mode == FaultMode::Kernel)) {
+                w.put(' ', where->label);
+            }
+        }
         if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
             w.put(' ', outcome_name(d.outcome), ' ');
             put_duration(w, d.latency_ns);
@@ -232,14 +238,15 @@ private:
     }
 
     uint64_t start_ns_;
+    Symbolizer* symbols_;
     // Only a cache: the output never depends on what it holds.
     mutable TaskTextCache task_;
 };
 
 }  // namespace
 
-std::unique_ptr<EventFormatter> make_text_formatter(uint64_t start_ns) {
-    return std::make_unique<TextFormatter>(start_ns);
+std::unique_ptr<EventFormatter> make_text_formatter(uint64_t start_ns, Symbolizer* symbols) {
+    return std::make_unique<TextFormatter>(start_ns, symbols);
 }
 
 }  // namespace pagetrace

@@ -11,6 +11,7 @@
 #include "decode/event.h"
 #include "proc/process_snapshot.h"
 #include "proc/snapshot.h"
+#include "symbols/code_facts.h"
 
 namespace pagetrace {
 
@@ -21,9 +22,10 @@ struct DecodeError;
 struct SinkInterest {
     bool snapshots = false;  // pagemap snapshots (PagemapSnapshot)
     bool processes = false;  // process facts (ProcessSnapshot)
+    bool images = false;     // executable mappings and build-ids (ProcessImages)
 
     SinkInterest operator|(const SinkInterest& o) const {
-        return {snapshots || o.snapshots, processes || o.processes};
+        return {snapshots || o.snapshots, processes || o.processes, images || o.images};
     }
 };
 
@@ -43,6 +45,9 @@ public:
     // Process facts (/proc at attach and exec), in stream order (only with
     // interest().processes).
     virtual void on_process(const ProcessSnapshot& /*process*/) {}
+    // A process's executable mappings (at attach, exec and executable mmaps),
+    // in stream order (only with interest().images).
+    virtual void on_images(const ProcessImages& /*images*/) {}
     // The source had nothing for a while (live tracing): a moment to flush.
     virtual void on_idle() {}
     // The stream has ended.

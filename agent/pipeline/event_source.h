@@ -15,6 +15,7 @@
 #include "pipeline/event_sink.h"
 #include "proc/process_snapshot.h"
 #include "proc/snapshot.h"
+#include "symbols/code_facts.h"
 
 namespace pagetrace {
 
@@ -24,6 +25,7 @@ struct SourceItem {
         Records,   // `record`: several, concatenated (a recording's events chunk)
         Snapshot,  // `snapshot`: a pagemap snapshot
         Process,   // `process`: process facts
+        Images,    // `images`: a process's executable mappings and their build-ids
         Timeout,   // nothing arrived for a while (live only)
         End,       // the stream is over; next() must not be called again
     };
@@ -31,6 +33,7 @@ struct SourceItem {
     std::span<const std::byte> record;
     const PagemapSnapshot* snapshot = nullptr;
     const ProcessSnapshot* process = nullptr;
+    const ProcessImages* images = nullptr;
 
     static SourceItem of(Kind kind) {
         SourceItem item;

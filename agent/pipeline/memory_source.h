@@ -26,6 +26,7 @@ public:
     void add_record(std::span<const std::byte> record);
     void add_snapshot(PagemapSnapshot snapshot);
     void add_process(ProcessSnapshot process);
+    void add_images(ProcessImages images);
     void add_timeout();
 
     SourceItem next() override;
@@ -44,6 +45,7 @@ private:
         std::vector<std::byte> record;
         PagemapSnapshot snapshot;
         ProcessSnapshot process;
+        ProcessImages images;
     };
     uint64_t start_ns_;
     kernel::PageGeometry pages_;

@@ -87,6 +87,9 @@ bool Pipeline::step() {
         if (feedback_) feedback_->on_process(*item.process);
         for (EventSink* sink : sinks_) sink->on_process(*item.process);
         return true;
+    case SourceItem::Kind::Images:
+        for (EventSink* sink : sinks_) sink->on_images(*item.images);
+        return true;
     case SourceItem::Kind::Timeout:
         for (EventSink* sink : sinks_) sink->on_idle();
         return true;

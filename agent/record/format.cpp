@@ -205,13 +205,15 @@ std::string chunk_type_name(uint16_t type) {
     case ChunkType::Loss: return "loss";
     case ChunkType::Footer: return "footer";
     case ChunkType::PagemapNotes: return "pagemap_notes";
+    case ChunkType::Images: return "images";
+    case ChunkType::Symbols: return "symbols";
     }
     return fmt::format("type {:#06x}", type);
 }
 
 bool is_known_chunk_type(uint16_t type) {
     return type >= static_cast<uint16_t>(ChunkType::Events) &&
-           type <= static_cast<uint16_t>(ChunkType::PagemapNotes);
+           type <= static_cast<uint16_t>(ChunkType::Symbols);
 }
 
 void encode_chunk_header(const ChunkHeader& h, std::span<std::byte, kChunkHeaderSize> out) {
@@ -299,6 +301,132 @@ std::optional<std::string> decode_process(std::span<const std::byte> payload, Pr
     });
     if (err) return "process payload: " + *err;
     out = std::move(s);
+    return std::nullopt;
+}
+
+// --- images and symbols ----------------------------------------------------------
+
+namespace {
+
+enum class ImagesTag : uint32_t { Mapping = 1, Problems = 2 };
+enum class SymbolsTag : uint32_t { KernelFunction = 1, KernelProblem = 2, JitMap = 3 };
+
+// Defined with the pagemap payload, which uses them too.
+void put_string32(Bytes& out, std::string_view text);
+bool get_string32(ByteReader& in, std::string& out);
+
+}  // namespace
+
+Bytes encode_images(const ProcessImages& s) {
+    Bytes out;
+    put<uint32_t>(out, s.pid);
+    put<uint32_t>(out, static_cast<uint32_t>(s.reason));
+    put<uint64_t>(out, s.ts_ns);
+    for (const ImageMapping& m : s.mappings) {
+        Bytes value;
+        put<uint64_t>(value, m.start);
+        put<uint64_t>(value, m.end);
+        put<uint64_t>(value, m.file_offset);
+        put_string32(value, m.build_id);
+        put_string32(value, m.path);
+        put_field(out, static_cast<uint32_t>(ImagesTag::Mapping), value);
+    }
+    if (!s.problems.empty()) {
+        put_text_field(out, static_cast<uint32_t>(ImagesTag::Problems), s.problems);
+    }
+    return out;
+}
+
+std::optional<std::string> decode_images(std::span<const std::byte> payload, ProcessImages& out) {
+    ByteReader in(payload);
+    ProcessImages s;
+    uint32_t reason = 0;
+    if (!in.get(s.pid) || !in.get(reason) || !in.get(s.ts_ns)) {
+        return "images payload shorter than its 16-byte header";
+    }
+    s.reason = static_cast<ImagesReason>(reason);
+    auto err = read_fields(in, [&](uint32_t tag, std::span<const std::byte> value)
+                                   -> std::optional<std::string> {
+        switch (static_cast<ImagesTag>(tag)) {
+        case ImagesTag::Mapping: {
+            ByteReader v(value);
+            ImageMapping m;
+            if (!v.get(m.start) || !v.get(m.end) || !v.get(m.file_offset) ||
+                !get_string32(v, m.build_id) || !get_string32(v, m.path)) {
+                return std::string("a mapping field is cut short");
+            }
+            if (m.end < m.start) return fmt::format("a mapping ends ({:#x}) before it starts ({:#x})",
+                                                    m.end, m.start);
+            s.mappings.push_back(std::move(m));
+            break;
+        }
+        case ImagesTag::Problems: s.problems = to_string(value); break;
+        default: break;  // a field of a newer minor version
+        }
+        return std::nullopt;
+    });
+    if (err) return "images payload: " + *err;
+    out = std::move(s);
+    return std::nullopt;
+}
+
+Bytes encode_symbols(const CapturedSymbols& s) {
+    Bytes out;
+    for (const KernelFunction& f : s.kernel) {
+        Bytes value;
+        put<uint64_t>(value, f.start);
+        put<uint64_t>(value, f.size);
+        put_bytes(value, f.name);
+        put_field(out, static_cast<uint32_t>(SymbolsTag::KernelFunction), value);
+    }
+    if (!s.kernel_problem.empty()) {
+        put_text_field(out, static_cast<uint32_t>(SymbolsTag::KernelProblem), s.kernel_problem);
+    }
+    for (const JitMap& j : s.jit) {
+        Bytes value;
+        put<uint32_t>(value, j.pid);
+        put<uint32_t>(value, 0);
+        put<uint64_t>(value, j.ts_ns);
+        put_bytes(value, j.text);
+        put_field(out, static_cast<uint32_t>(SymbolsTag::JitMap), value);
+    }
+    return out;
+}
+
+std::optional<std::string> decode_symbols(std::span<const std::byte> payload, CapturedSymbols& out) {
+    ByteReader in(payload);
+    CapturedSymbols s;
+    auto err = read_fields(in, [&](uint32_t tag, std::span<const std::byte> value)
+                                   -> std::optional<std::string> {
+        ByteReader v(value);
+        switch (static_cast<SymbolsTag>(tag)) {
+        case SymbolsTag::KernelFunction: {
+            KernelFunction f;
+            if (!v.get(f.start) || !v.get(f.size) || !v.get_string(v.remaining(), f.name)) {
+                return std::string("a kernel function field is cut short");
+            }
+            s.kernel.push_back(std::move(f));
+            break;
+        }
+        case SymbolsTag::KernelProblem: s.kernel_problem = to_string(value); break;
+        case SymbolsTag::JitMap: {
+            JitMap j;
+            uint32_t reserved = 0;
+            if (!v.get(j.pid) || !v.get(reserved) || !v.get(j.ts_ns) ||
+                !v.get_string(v.remaining(), j.text)) {
+                return std::string("a JIT map field is cut short");
+            }
+            s.jit.push_back(std::move(j));
+            break;
+        }
+        default: break;  // a field of a newer minor version
+        }
+        return std::nullopt;
+    });
+    if (err) return "symbols payload: " + *err;
+    for (auto& f : s.kernel) out.kernel.push_back(std::move(f));
+    if (!s.kernel_problem.empty()) out.kernel_problem = std::move(s.kernel_problem);
+    for (auto& j : s.jit) out.jit.push_back(std::move(j));
     return std::nullopt;
 }
 

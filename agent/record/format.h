@@ -21,6 +21,7 @@
 #include "proc/process_snapshot.h"
 #include "proc/snapshot.h"
 #include "record/bytes.h"
+#include "symbols/code_facts.h"
 
 namespace pagetrace::recording {
 
@@ -30,7 +31,8 @@ namespace pagetrace::recording {
 // types or header fields that older readers of the same major skip.
 inline constexpr uint16_t kFormatMajor = 1;
 //   1.1: pagemap notes chunks (the zero page's frame, huge pages).
-inline constexpr uint16_t kFormatMinor = 1;
+//   1.2: images and symbols chunks (build-ids, kernel functions, JIT maps).
+inline constexpr uint16_t kFormatMinor = 2;
 
 inline constexpr std::array<char, 8> kMagic = {'\x89', 'P', 'G', 'T', 'R', 'A', 'C', 'E'};
 inline constexpr size_t kFixedHeaderSize = 48;          // before the header fields
@@ -112,6 +114,8 @@ enum class ChunkType : uint16_t {
     Loss = 4,     // records the recorder received but could not store
     Footer = 5,   // totals; marks a recording that ended cleanly. Always last
     PagemapNotes = 6,  // 1.1: more about the frames of the snapshot just before
+    Images = 7,   // 1.2: a process's executable file mappings and their build-ids
+    Symbols = 8,  // 1.2: symbols captured while recording: kernel functions, JIT maps
 };
 
 // Chunk types with this bit set change how later chunks must be read: a
@@ -150,6 +154,18 @@ using pagetrace::SnapshotReason;
 
 Bytes encode_process(const ProcessSnapshot& snapshot);
 std::optional<std::string> decode_process(std::span<const std::byte> payload, ProcessSnapshot& out);
+
+// --- images and symbols payloads (format 1.1) -------------------------------
+
+// The executable mappings of symbols/code_facts.h, as a chunk that follows the
+// exec or mmap that made them (or the start, for attach).
+Bytes encode_images(const ProcessImages& images);
+std::optional<std::string> decode_images(std::span<const std::byte> payload, ProcessImages& out);
+
+// Symbols the recording machine had only while recording. A recording may
+// hold several such chunks; readers merge them (decode_symbols appends).
+Bytes encode_symbols(const CapturedSymbols& symbols);
+std::optional<std::string> decode_symbols(std::span<const std::byte> payload, CapturedSymbols& out);
 
 // --- pagemap payload --------------------------------------------------------
 

@@ -309,6 +309,12 @@ bool RecordingReader::next(Chunk& out) {
             if (!damaged(type_name, "payload checksum mismatch")) return false;
             continue;
         }
+        if (options_.skim && (h.type == static_cast<uint16_t>(ChunkType::Events) ||
+                              h.type == static_cast<uint16_t>(ChunkType::Pagemap))) {
+            ++chunks_;
+            consume(total);
+            continue;
+        }
         if (!is_known_chunk_type(h.type)) {
             if (h.type & kChunkTypeCritical) {
                 stop(EndKind::Corrupt, type_name,
@@ -338,7 +344,8 @@ bool RecordingReader::next(Chunk& out) {
         if (h.type == static_cast<uint16_t>(ChunkType::Footer)) {
             Footer f;
             decode_footer(payload, f);
-            if (damage_.empty() && (f.records != records_ || f.chunks != chunks_)) {
+            if (damage_.empty() && !options_.skim &&
+                (f.records != records_ || f.chunks != chunks_)) {
                 const std::string what = fmt::format(
                     "the footer counts {} records in {} chunks, but the file holds {} records in "
                     "{} chunks: chunks are missing",
@@ -395,6 +402,14 @@ std::optional<std::string> RecordingReader::check_payload(const ChunkHeader& h,
     case ChunkType::Footer: {
         Footer f;
         return decode_footer(payload, f);
+    }
+    case ChunkType::Images: {
+        ProcessImages images;
+        return decode_images(payload, images);
+    }
+    case ChunkType::Symbols: {
+        CapturedSymbols symbols;
+        return decode_symbols(payload, symbols);
     }
     }
     return std::nullopt;

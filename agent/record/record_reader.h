@@ -50,6 +50,10 @@ std::unique_ptr<ByteSource> memory_source(std::span<const std::byte> bytes);
 struct ReaderOptions {
     bool skip_damaged = false;     // --force: skip damaged chunks and resync
     bool verify_checksums = true;  // off only for fuzzing deeper layers
+    // Events and pagemap chunks are passed over (their checksum checked, not
+    // decompressed or decoded): a quick pass for the other chunks (replay
+    // reads the symbols chunks first).
+    bool skim = false;
 };
 
 enum class EndKind { Reading, Complete, NotFinalized, Truncated, Corrupt };

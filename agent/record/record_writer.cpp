@@ -54,6 +54,14 @@ void RecordWriter::add_process(const ProcessSnapshot& snapshot) {
     add_after_events(ChunkType::Process, encode_process(snapshot));
 }
 
+void RecordWriter::add_images(const ProcessImages& images) {
+    add_after_events(ChunkType::Images, encode_images(images));
+}
+
+void RecordWriter::add_symbols(const CapturedSymbols& symbols) {
+    add_after_events(ChunkType::Symbols, encode_symbols(symbols));
+}
+
 void RecordWriter::add_pagemap(const PagemapSnapshot& snapshot) {
     const auto page_size = static_cast<uint32_t>(kernel::PageGeometry::of_system().size());
     for (auto& part : encode_pagemap(snapshot, page_size)) {

@@ -66,11 +66,14 @@ public:
     // Writes what is pending, without a footer, if finish() was not called.
     ~RecordWriter() override;
 
-    SinkInterest interest() const override { return {.snapshots = true, .processes = true}; }
+    SinkInterest interest() const override {
+        return {.snapshots = true, .processes = true, .images = true};
+    }
     void on_event(const Event&, std::span<const std::byte> raw) override { add_record(raw); }
     void on_undecodable(std::span<const std::byte> raw, const DecodeError& why) override;
     void on_snapshot(const PagemapSnapshot& snapshot) override { add_pagemap(snapshot); }
     void on_process(const ProcessSnapshot& process) override { add_process(process); }
+    void on_images(const ProcessImages& images) override { add_images(images); }
 
     // Appends one raw record (from one producer thread). Throws Error once
     // writing has failed.
@@ -78,6 +81,10 @@ public:
     // Queues a process or pagemap chunk(s) after the events received so far.
     void add_process(const ProcessSnapshot& snapshot);
     void add_pagemap(const PagemapSnapshot& snapshot);
+    void add_images(const ProcessImages& images);
+    // Symbols captured while recording (symbols/code_facts.h); where they
+    // land does not matter, replay reads them first.
+    void add_symbols(const CapturedSymbols& symbols);
 
     // Writes everything pending, then the footer with the totals filled in,
     // syncs and closes the file. Throws Error if any write failed.

@@ -84,6 +84,14 @@ SourceItem RecordingSource::next() {
             item.kind = SourceItem::Kind::Process;
             item.process = &process_;
             return item;
+        } else if (chunk.type() == ChunkType::Images && interest_.images) {
+            if (auto problem = decode_images(chunk.payload, images_)) {
+                spdlog::warn("skipping an images chunk: {}", *problem);
+                continue;
+            }
+            item.kind = SourceItem::Kind::Images;
+            item.images = &images_;
+            return item;
         }
     }
 }

@@ -36,6 +36,7 @@ private:
     SinkInterest interest_;
     PagemapSnapshot snapshot_;
     ProcessSnapshot process_;
+    ProcessImages images_;
     std::optional<PagemapSnapshot> building_;  // a snapshot whose continuations may follow
     std::optional<Chunk> held_;                // read ahead while finishing a snapshot
     Bytes held_payload_;

@@ -1,6 +1,7 @@
 #include "timeline/page_event.h"
 
 #include "output/names.h"
+#include "symbols/symbolizer.h"
 #include "timeline/entry_fields.h"
 
 namespace pagetrace {
@@ -127,6 +128,13 @@ void TouchInfo::write(EntryFields& out) const {
         out.field("outcome", outcome_name(outcome), "{} (not completed)", outcome_name(outcome));
     }
     out.field("ip", Hex{ip}, "ip={:#x}", ip);
+    if (where) {
+        if (!where->sym.empty()) out.json("sym", where->sym);
+        if (!where->dso.empty()) out.json("dso", where->dso);
+        if (!where->src.empty()) out.json("src", where->src);
+        out.text("{}", where->label);
+        if (!where->src.empty()) out.text("({})", where->src);
+    }
     if (since_mapped_ns) {
         out.json("since_mapped_ns", *since_mapped_ns);
         out.attach(", {} after mapping", Duration{*since_mapped_ns});

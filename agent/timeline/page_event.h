@@ -27,6 +27,8 @@
 
 namespace pagetrace {
 
+struct CodeLocation;
+
 class EntryFields;
 
 enum class PageEventKind : uint8_t {
@@ -129,6 +131,7 @@ struct TouchInfo {
     FaultOutcome outcome = FaultOutcome::Unknown;
     uint64_t latency_ns = 0;  // for minor and major outcomes
     uint64_t ip = 0;
+    const CodeLocation* where = nullptr;  // the code at ip, when fault sites are tracked
     // first_touch only: time since the mapping was created, when that is known
     std::optional<uint64_t> since_mapped_ns;
     // A write on a page shared since fork (or with the zero page): the fault

@@ -57,6 +57,7 @@ struct TracedProcess {
     };
     std::deque<FaultAround> fault_arounds;
     static constexpr size_t kRecentFaultArounds = 1024;
+    FaultSites sites;                      // by faulting instruction, when tracked
     bool ended = false;
     uint64_t end_ts = 0;
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "timeline/fault_sites.h"
+
 namespace pagetrace {
 
 struct MappedPoint {
@@ -139,6 +141,10 @@ struct ProcessSummary {
     uint64_t unexplained_frame_changes = 0;  // frame changed with no migration seen
     uint64_t not_present = 0;             // believed resident, a full snapshot disagreed
     uint64_t mapping_conflicts = 0;       // ranges the maps and the events disagree on
+
+    // The top sites by faults (fault_sites.h); nullopt when the builder does
+    // not track them (recordings made before build-ids were recorded). Derived.
+    std::optional<std::vector<FaultSite>> fault_sites;
 
     static constexpr size_t kMaxMappedPoints = 200;
 };

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "symbols/symbolizer.h"
+
 namespace pagetrace {
 
 namespace {
@@ -35,9 +37,32 @@ void TimelineBuilder::note_peaks() {
 
 // ---------------------------------------------------------------- page events
 
+void TimelineBuilder::track_fault_sites(Symbolizer* symbols, size_t top) {
+    track_sites_ = true;
+    symbols_ = symbols;
+    sites_top_ = top;
+}
+
+FaultSite* TimelineBuilder::note_fault_site(TracedProcess& proc, const Event& event,
+                                            const FaultData& d) {
+    if (!track_sites_) return nullptr;
+    const bool kernel = d.mode == FaultMode::Kernel;
+    bool is_new = false;
+    FaultSite& site = proc.sites.at(d.ip, kernel, is_new);
+    // Only the key now: files are read when the summary is made.
+    if (is_new && symbols_) site.key = symbols_->key(event.pid, d.ip, kernel);
+    ++site.faults;
+    if (d.outcome == FaultOutcome::Major) ++site.major;
+    if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+        site.latency_ns_total += d.latency_ns;
+    }
+    return &site;
+}
+
 void TimelineBuilder::on(const Event& event, const FaultData& d) {
     TracedProcess& proc = processes_.of(event);
     ProcessSummary& s = proc.summary;
+    FaultSite* site = note_fault_site(proc, event, d);
     ++s.faults.total;
     switch (d.outcome) {
     case FaultOutcome::Minor: ++s.faults.minor; break;
@@ -52,6 +77,11 @@ void TimelineBuilder::on(const Event& event, const FaultData& d) {
     touch.outcome = d.outcome;
     touch.latency_ns = d.latency_ns;
     touch.ip = d.ip;
+    // Histories (timeline --addr/--range) name the code of each touch.
+    if (site && symbols_ && histories_.enabled()) {
+        if (!site->where) site->where = symbols_->resolve(site->key);
+        touch.where = site->where;
+    }
     // A fault that never completed changed nothing: the retry is the touch.
     if (d.outcome == FaultOutcome::Unaccounted) {
         histories_.record(proc, vpn, event.ts_ns, std::move(touch));
@@ -72,6 +102,7 @@ void TimelineBuilder::on(const Event& event, const FaultData& d) {
         rec.first_touch_ns = event.ts_ns;
         ++s.pages_touched;
     }
+    if (touch.first && site) ++site->first_touches;
     if (touch.first) {
         const MappingPiece* piece = proc.space.mappings().find(d.addr);
         if (piece && piece->from_event() && event.ts_ns >= piece->mapped_ns) {
@@ -256,6 +287,7 @@ std::vector<ProcessSummary> TimelineBuilder::summaries() const {
         const LatencyHistogram& swapped = p->swapped_time;
         s.time_swapped_ns = {swapped.count(), swapped.percentile(50), swapped.percentile(90),
                              swapped.percentile(99), swapped.max()};
+        if (track_sites_) s.fault_sites = p->sites.top(sites_top_, symbols_);
         FaultCounts& f = s.faults;
         if (f.kernel_minor && f.kernel_major && f.kernel_before_tracing) {
             const uint64_t kernel = *f.kernel_minor + *f.kernel_major;

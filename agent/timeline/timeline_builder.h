@@ -34,6 +34,7 @@
 #include "kernel/mm.h"
 #include "proc/snapshot.h"
 #include "timeline/mapping_set.h"
+#include "timeline/fault_sites.h"
 #include "timeline/page_event.h"
 #include "timeline/page_histories.h"
 #include "timeline/page_table.h"
@@ -43,6 +44,8 @@
 namespace pagetrace {
 
 // What the compact record of a page says now.
+class Symbolizer;
+
 struct PageState {
     uint64_t addr = 0;
     std::optional<uint64_t> pfn;
@@ -107,6 +110,12 @@ public:
     ~TimelineBuilder();
     TimelineBuilder(const TimelineBuilder&) = delete;
     TimelineBuilder& operator=(const TimelineBuilder&) = delete;
+
+    // Also count faults per faulting instruction (the summaries' fault_sites:
+    // the `top` sites of each process), located through `symbols` (nullptr:
+    // by ip only) when an instruction is first seen; touches in histories get
+    // the location too. `symbols` must outlive the builder's results.
+    void track_fault_sites(Symbolizer* symbols, size_t top = FaultSites::kDefaultTop);
 
     // Feed the stream in order.
     void add(const Event& event);
@@ -186,8 +195,13 @@ private:
                          bool around, uint64_t fault_addr = 0);
     void note_peaks();
 
+    FaultSite* note_fault_site(TracedProcess& proc, const Event& event, const FaultData& d);
+
     kernel::PageGeometry geometry_;
     PageTableUsage usage_;
+    bool track_sites_ = false;
+    Symbolizer* symbols_ = nullptr;
+    size_t sites_top_ = FaultSites::kDefaultTop;
     ProcessRegistry processes_;
     PageHistories histories_;
     std::vector<TimelineGap> gaps_;

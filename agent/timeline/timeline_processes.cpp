@@ -82,6 +82,7 @@ void TimelineBuilder::on(const Event& event, const ExecData& d) {
     unmap_range(proc, 0, geometry_.address_end(), event.ts_ns, UnmapCause::Exec);
     proc.space.heap.known = false;
     proc.summary.exec_filename = d.filename;
+    proc.sites.restart();
     proc.note_mapped(event.ts_ns);
 }
 

@@ -203,6 +203,14 @@ void append_summary_json(std::string& out, const ProcessSummary& s) {
                    s.present_before_tracing, s.present_without_fault);
     fmt::format_to(it, R"(,"unexplained":{{"frame_changes":{},"not_present":{},"mappings":{}}})",
                    s.unexplained_frame_changes, s.not_present, s.mapping_conflicts);
+    if (s.fault_sites) {
+        out += R"(,"fault_sites":[)";
+        for (size_t i = 0; i < s.fault_sites->size(); ++i) {
+            if (i) out += ',';
+            append_fault_site_json(out, (*s.fault_sites)[i]);
+        }
+        out += ']';
+    }
     out += "}\n";
 }
 
@@ -325,6 +333,15 @@ void append_summary_text(std::string& out, const ProcessSummary& s, uint64_t bas
     if (s.unexplained_frame_changes || s.not_present || s.mapping_conflicts) {
         row("unexplained", fmt::format("frame changes {}, gone without an event {}, mapping conflicts {}",
                                        s.unexplained_frame_changes, s.not_present, s.mapping_conflicts));
+    }
+    if (s.fault_sites && !s.fault_sites->empty()) {
+        fmt::format_to(it, "  top fault sites  {:>9} {:>9} {:>7} {:>10}  site\n", "faults", "first",
+                       "major", "latency");
+        for (const FaultSite& site : *s.fault_sites) {
+            fmt::format_to(it, "                   {:>9} {:>9} {:>7} {:>10}  {}\n", site.faults,
+                           site.first_touches, site.major,
+                           timeline_duration_text(site.latency_ns_total), fault_site_label(site));
+        }
     }
 }
 

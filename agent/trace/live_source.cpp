@@ -2,18 +2,22 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
 
 #include "bpf/ring_consumer.h"
+#include "decode/decoder.h"
 #include "decode/encoder.h"
+#include "decode/framing.h"
 #include "pagetrace/events.h"
 #include "proc/process_info.h"
 #include "proc/snapshot_reader.h"
@@ -90,15 +94,50 @@ void LiveSource::set_interest(const SinkInterest& interest) { interest_ = intere
 // ---------------------------------------------------------------- the queue
 
 void LiveSource::queue_record(std::span<const std::byte> record) {
-    Item item{SourceItem::Kind::Record, arena_.size(), record.size(), nullptr, nullptr};
+    Item item{SourceItem::Kind::Record, arena_.size(), record.size(), nullptr, nullptr, nullptr};
     arena_.insert(arena_.end(), record.begin(), record.end());
     queue_.push_back(std::move(item));
+    if (interest_.images) queue_images_after(record);
+}
+
+// Which files an exec or an executable mmap put in place, read right as the
+// ring is drained (the kernel wakes us for both), not when the pipeline gets
+// to the record: a short program may be gone by then. These records are few;
+// only they are decoded here, by the one decoder.
+void LiveSource::queue_images_after(std::span<const std::byte> record) {
+    const auto header = peek_header(record);
+    if (!header || (header->type != PT_EV_MMAP && header->type != PT_EV_EXEC)) return;
+    Event event;
+    if (decode_event(record, event)) return;  // the pipeline reports it
+    if (event.type == EventType::Exec) {
+        queue_images(event.pid, ImagesReason::Exec, false);
+        return;
+    }
+    const auto& m = std::get<MmapData>(event.data);
+    if (m.err == 0 && m.fd >= 0 && (m.prot & PROT_EXEC)) {
+        queue_images(event.pid, ImagesReason::Mmap, false,
+                     AddressRange{m.addr, m.addr + std::max<uint64_t>(m.len, 1)});
+    }
 }
 
 void LiveSource::queue_snapshot(PagemapSnapshot&& snapshot) {
-    Item item{SourceItem::Kind::Snapshot, 0, 0, nullptr, nullptr};
+    Item item{SourceItem::Kind::Snapshot, 0, 0, nullptr, nullptr, nullptr};
     item.snapshot = std::make_unique<PagemapSnapshot>(std::move(snapshot));
     queue_.push_back(std::move(item));
+}
+
+void LiveSource::queue_images(uint32_t pid, ImagesReason reason, bool front,
+                              std::optional<AddressRange> only) {
+    Item item{SourceItem::Kind::Images, 0, 0, nullptr, nullptr, nullptr};
+    item.images = std::make_unique<ProcessImages>(
+        read_process_images(pid, reason, monotonic_ns(), only));
+    spdlog::debug("executable mappings of pid {}: {} read{}", pid, item.images->mappings.size(),
+                  item.images->problems.empty() ? "" : "; " + item.images->problems);
+    if (front) {
+        queue_.push_front(std::move(item));
+    } else {
+        queue_.push_back(std::move(item));
+    }
 }
 
 SourceItem LiveSource::next() {
@@ -114,6 +153,7 @@ SourceItem LiveSource::next() {
             }
             out.snapshot = current_.snapshot.get();
             out.process = current_.process.get();
+            out.images = current_.images.get();
             return out;
         }
         // Everything queued has been read (and seen by the feedback sink).
@@ -193,10 +233,15 @@ void LiveSource::start() {
     } else {
         if (interest_.processes) {
             for (pid_t tgid : resolved_pids_) {
-                Item item{SourceItem::Kind::Process, 0, 0, nullptr, nullptr};
+                Item item{SourceItem::Kind::Process, 0, 0, nullptr, nullptr, nullptr};
                 item.process = std::make_unique<ProcessSnapshot>(read_process_snapshot(
                     static_cast<uint32_t>(tgid), SnapshotReason::Attach, monotonic_ns()));
                 queue_.push_back(std::move(item));
+            }
+        }
+        if (interest_.images) {
+            for (pid_t tgid : resolved_pids_) {
+                queue_images(static_cast<uint32_t>(tgid), ImagesReason::Attach, false);
             }
         }
         add_attached_targets();
@@ -232,7 +277,7 @@ void LiveSource::on_event(const Event& event, std::span<const std::byte> raw) {
     // The exec'd program's facts, read as soon as we learn of it, right after
     // its exec in the stream.
     if (interest_.processes) {
-        Item item{SourceItem::Kind::Process, 0, 0, nullptr, nullptr};
+        Item item{SourceItem::Kind::Process, 0, 0, nullptr, nullptr, nullptr};
         item.process = std::make_unique<ProcessSnapshot>(
             read_process_snapshot(event.pid, SnapshotReason::Exec, monotonic_ns()));
         queue_.push_front(std::move(item));
@@ -248,6 +293,7 @@ void LiveSource::on_snapshot(const PagemapSnapshot& snapshot) {
 
 void LiveSource::add_target(pid_t tgid) {
     tracer_->add_target(tgid, PT_TARGET_ACTIVE, process_comm(tgid));
+    if (interest_.images) queue_images(static_cast<uint32_t>(tgid), ImagesReason::Attach, false);
     snapshot_process(tgid, SnapshotKind::Attach);
 }
 

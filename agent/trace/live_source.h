@@ -8,8 +8,10 @@
 //
 // It also watches what it yields (its feedback sink): faults, unmaps and
 // migrations keep the frame index that attributes migrations to their owner,
-// and an exec is followed at once by the new program's /proc facts and soon
-// by its pagemap snapshot.
+// and an exec is followed at once by the new program's /proc facts and
+// executable mappings and soon by its pagemap snapshot; an mmap of an
+// executable file range is followed at once by that mapping's path and
+// build-id (for symbolizing later, anywhere).
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +28,7 @@
 #include "bpf/tracer.h"
 #include "pipeline/event_source.h"
 #include "proc/command_launcher.h"
+#include "symbols/image_reader.h"
 #include "trace/frame_index.h"
 #include "trace/frame_tracker.h"
 #include "util/clock.h"
@@ -82,6 +85,7 @@ private:
         size_t size = 0;
         std::unique_ptr<PagemapSnapshot> snapshot;
         std::unique_ptr<ProcessSnapshot> process;
+        std::unique_ptr<ProcessImages> images;
     };
 
     // EventSink: what the stream says this source must act on.
@@ -92,6 +96,11 @@ private:
     void finish();
     void queue_record(std::span<const std::byte> record);
     void queue_snapshot(PagemapSnapshot&& snapshot);
+    // The executable mappings of `pid` (of `only`, if given), next in the
+    // stream (front) or after what is queued.
+    void queue_images(uint32_t pid, ImagesReason reason, bool front,
+                      std::optional<AddressRange> only = std::nullopt);
+    void queue_images_after(std::span<const std::byte> record);
     void add_attached_targets();
     void add_selected_targets();
     void add_target(pid_t tgid);

@@ -251,11 +251,13 @@ TEST(ChunkType, NamesAndKnownTypes) {
     EXPECT_EQ(chunk_type_name(4), "loss");
     EXPECT_EQ(chunk_type_name(5), "footer");
     EXPECT_EQ(chunk_type_name(6), "pagemap_notes");
+    EXPECT_EQ(chunk_type_name(7), "images");
+    EXPECT_EQ(chunk_type_name(8), "symbols");
     EXPECT_EQ(chunk_type_name(0x42), "type 0x0042");
     EXPECT_TRUE(is_known_chunk_type(5));
-    EXPECT_TRUE(is_known_chunk_type(6));
+    EXPECT_TRUE(is_known_chunk_type(8));
     EXPECT_FALSE(is_known_chunk_type(0));
-    EXPECT_FALSE(is_known_chunk_type(7));
+    EXPECT_FALSE(is_known_chunk_type(9));
 }
 
 // --- payloads -----------------------------------------------------------------
