@@ -162,6 +162,9 @@ private:
     void on(const Event& event, const CollapseData& d);
     void on(const Event& event, const ReclaimStallData& d);
     PageRecord* page_of_frame(TracedProcess& proc, uint64_t addr, uint64_t pfn);
+    template <typename MakeEntry>
+    void take_pages(const Event& event, uint64_t addr, uint64_t pfn, uint32_t order, uint64_t flag,
+                    uint64_t ProcessSummary::*counter, MakeEntry&& entry);
     void explain_gone(TracedProcess& proc, uint64_t vpn);
     void begin_collapse(TracedProcess& proc, uint64_t addr, uint64_t count, uint64_t ts,
                         uint32_t by_pid, const std::string& by_comm);

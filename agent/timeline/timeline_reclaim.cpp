@@ -37,44 +37,47 @@ void TimelineBuilder::explain_gone(TracedProcess& proc, uint64_t vpn) {
     }
 }
 
-void TimelineBuilder::on(const Event& event, const SwapOutData& d) {
+// The pages of a folio reclaim took (swapped out or evicted, by `flag`): each
+// leaves residency, remembers when it went, and gets `entry` in its history
+// (made for each page: entry(i) for subpage i).
+template <typename MakeEntry>
+void TimelineBuilder::take_pages(const Event& event, uint64_t addr, uint64_t pfn, uint32_t order,
+                                 uint64_t flag, uint64_t ProcessSummary::*counter,
+                                 MakeEntry&& entry) {
     TracedProcess* owner = processes_.owner_of(event);
     if (!owner) return;
     TracedProcess& proc = *owner;
-    PageRecord* rec = page_of_frame(proc, d.addr, d.pfn);
-    if (!rec) {
-        ++stale_frame_events_;
-        return;
+    const uint64_t count = uint64_t{1} << std::min<uint32_t>(order, 18);
+    const uint64_t first = geometry_.vpn(addr);
+    for (uint64_t i = 0; i < count; ++i) {
+        PageRecord* rec = page_of_frame(proc, geometry_.addr(first + i), pfn ? pfn + i : 0);
+        if (!rec) {
+            ++stale_frame_events_;
+            continue;
+        }
+        ++(proc.summary.*counter);
+        explain_gone(proc, first + i);
+        proc.clear_resident(*rec);
+        rec->clear(PageRecord::kSwappedOut | PageRecord::kEvicted | PageRecord::kShared);
+        rec->set(flag | PageRecord::kPfnStale);
+        proc.space.note_away(first + i, event.ts_ns);
+        histories_.record(proc, first + i, event.ts_ns, entry(i));
     }
-    const uint64_t vpn = geometry_.vpn(d.addr);
-    ++proc.summary.swapped_out_pages;
-    explain_gone(proc, vpn);
-    proc.clear_resident(*rec);
-    rec->set(PageRecord::kSwappedOut | PageRecord::kPfnStale);
-    rec->clear(PageRecord::kEvicted | PageRecord::kShared);
-    proc.space.note_away(vpn, event.ts_ns);
-    histories_.record(proc, vpn, event.ts_ns,
-                      SwappedOutInfo{d.pfn, d.order, d.by_pid, d.by_comm, {}, {}});
+}
+
+void TimelineBuilder::on(const Event& event, const SwapOutData& d) {
+    take_pages(event, d.addr, d.pfn, d.order, PageRecord::kSwappedOut,
+               &ProcessSummary::swapped_out_pages, [&](uint64_t i) {
+                   return SwappedOutInfo{d.pfn ? d.pfn + i : 0, d.order, d.by_pid, d.by_comm, {}, {}};
+               });
 }
 
 void TimelineBuilder::on(const Event& event, const EvictData& d) {
-    TracedProcess* owner = processes_.owner_of(event);
-    if (!owner) return;
-    TracedProcess& proc = *owner;
-    PageRecord* rec = page_of_frame(proc, d.addr, d.pfn);
-    if (!rec) {
-        ++stale_frame_events_;
-        return;
-    }
-    const uint64_t vpn = geometry_.vpn(d.addr);
-    ++proc.summary.evicted_pages;
-    explain_gone(proc, vpn);
-    proc.clear_resident(*rec);
-    rec->set(PageRecord::kEvicted | PageRecord::kPfnStale);
-    rec->clear(PageRecord::kShared);
-    proc.space.note_away(vpn, event.ts_ns);
-    histories_.record(proc, vpn, event.ts_ns,
-                      EvictedInfo{d.pfn, d.ino, d.dev, d.order, d.by_pid, d.by_comm});
+    take_pages(event, d.addr, d.pfn, d.order, PageRecord::kEvicted, &ProcessSummary::evicted_pages,
+               [&](uint64_t i) {
+                   return EvictedInfo{d.pfn ? d.pfn + i : 0, d.ino, d.dev, d.order, d.by_pid,
+                                      d.by_comm};
+               });
 }
 
 void TimelineBuilder::on(const Event& event, const KsmMergeData& d) {

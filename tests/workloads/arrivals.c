@@ -42,17 +42,6 @@ static void hold(void) {
     }
 }
 
-// The pagemap entries of [addr, addr + pages * page).
-static void read_pagemap(const char *addr, size_t pages, size_t page, uint64_t *out) {
-    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) wl_die("open pagemap");
-    const off_t off = (off_t)((uintptr_t)addr / page * sizeof(uint64_t));
-    if (pread(fd, out, pages * sizeof(uint64_t), off) != (ssize_t)(pages * sizeof(uint64_t))) {
-        wl_die("read pagemap");
-    }
-    close(fd);
-}
-
 static uint64_t pfn_of(uint64_t entry) {
     return (entry >> 63) & 1 ? entry & ((1ULL << 55) - 1) : 0;
 }
@@ -86,7 +75,7 @@ static int run_thp(unsigned long mib) {
     const size_t pages = len / page;
     uint64_t *entries = calloc(pages, sizeof(*entries));
     if (!entries) wl_die("calloc");
-    read_pagemap(buf, pages, page, entries);
+    wl_read_pagemap(buf, pages, page, entries);
     int flags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
     FILE *f = open_report();
     fprintf(f, "region %p %zu\n", (void *)buf, len);
@@ -120,7 +109,7 @@ static int run_around(const char *path, unsigned long stride_kib) {
     const size_t pages = (len + page - 1) / page;
     uint64_t *entries = calloc(pages, sizeof(*entries));
     if (!entries) wl_die("calloc");
-    read_pagemap(map, pages, page, entries);
+    wl_read_pagemap(map, pages, page, entries);
     FILE *f = open_report();
     fprintf(f, "region %p %zu\n", (void *)map, len);
     for (size_t i = 0; i < pages; ++i) {
@@ -139,7 +128,7 @@ static int run_around(const char *path, unsigned long stride_kib) {
 static void report_frames(const char *who, const char *buf, size_t pages, size_t page) {
     uint64_t *entries = calloc(pages, sizeof(*entries));
     if (!entries) wl_die("calloc");
-    read_pagemap(buf, pages, page, entries);
+    wl_read_pagemap(buf, pages, page, entries);
     FILE *f = fopen(report_path, "a");
     if (!f) wl_die("open report");
     for (size_t i = 0; i < pages; ++i) {

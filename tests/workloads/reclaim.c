@@ -54,16 +54,6 @@ static void sleep_ms(long ms) {
     }
 }
 
-static void read_pagemap(const char *addr, size_t pages, uint64_t *out) {
-    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) wl_die("open pagemap");
-    const off_t off = (off_t)((uintptr_t)addr / page * sizeof(uint64_t));
-    if (pread(fd, out, pages * sizeof(uint64_t), off) != (ssize_t)(pages * sizeof(uint64_t))) {
-        wl_die("read pagemap");
-    }
-    close(fd);
-}
-
 static FILE *append_report(void) {
     FILE *f = fopen(report_path, "a");
     if (!f) wl_die("open report");
@@ -80,7 +70,7 @@ static void report_region(const char *buf, size_t len) {
 static void report_pagemap(const char *step, const char *buf, size_t pages) {
     uint64_t *entries = calloc(pages, sizeof(*entries));
     if (!entries) wl_die("calloc");
-    read_pagemap(buf, pages, entries);
+    wl_read_pagemap(buf, pages, page, entries);
     FILE *f = append_report();
     for (size_t i = 0; i < pages; ++i) {
         fprintf(f, "%s %p %llx\n", step, (const void *)(buf + i * page),
@@ -149,7 +139,7 @@ static int run_ksm(size_t pages, long wait_ms) {
     if (!entries) wl_die("calloc");
     size_t merged = 0;
     for (long waited = 0; waited <= wait_ms; waited += 50) {
-        read_pagemap(buf, pages, entries);
+        wl_read_pagemap(buf, pages, page, entries);
         // Pages whose frame is the first page's.
         merged = 0;
         for (size_t i = 0; i < pages; ++i) merged += entries[i] == entries[0];

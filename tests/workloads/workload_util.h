@@ -4,6 +4,7 @@
 //
 //   wl_die, wl_append, wl_report   fatal errors and the append-only report
 //                                  file of touch_pages and vma_ops
+//   wl_read_pagemap                the process's own pagemap entries
 //   bench_*                        the command line, threads, timing and
 //                                  result line of the benchmark generators
 //                                  (fault_storm, mmap_churn)
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,18 @@ static inline void wl_report(const char *path, const char *fmt, ...) {
         return;
     }
     wl_append(path, line, (size_t)n);
+}
+
+// The process's own /proc/self/pagemap entries of [addr, addr + pages * page)
+// into out (the kernel's truth tests compare pagetrace with). Dies on failure.
+static inline void wl_read_pagemap(const char *addr, size_t pages, size_t page, uint64_t *out) {
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) wl_die("open pagemap");
+    const off_t off = (off_t)((uintptr_t)addr / page * sizeof(uint64_t));
+    if (pread(fd, out, pages * sizeof(uint64_t), off) != (ssize_t)(pages * sizeof(uint64_t))) {
+        wl_die("read pagemap");
+    }
+    close(fd);
 }
 
 // ---------------------------------------------------------------- benchmark generators
