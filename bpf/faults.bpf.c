@@ -3,8 +3,9 @@
  * Page faults on user addresses. Entry: the x86 exceptions: tracepoints,
  * page_fault_user (the faulting instruction ran in user mode) and
  * page_fault_kernel (the kernel touched a user page, e.g. copy_to_user in
- * read()). Completion: the software perf events for minor and major faults,
- * attached per CPU by the agent. See faults.bpf.h for the join.
+ * read()). Outcome: the thread's fault counters (faults.bpf.h); latency: the
+ * software perf events for minor and major faults, attached per CPU by the
+ * agent with a sample period.
  */
 #include "faults.bpf.h"
 
@@ -67,18 +68,20 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 			*slot = f;
 		return 0;
 	}
-	if (!pt_cfg_fault_completion || !slot) {
-		/* Nothing will complete it, or no room to park it: emit it now,
-		 * without an outcome, rather than lose it. */
+	if (!pt_cfg_fault_park || !slot) {
+		/* No outcome wanted, or no room to park it: emit it now, without
+		 * one, rather than lose it. */
 		pt_emit_fault(task, &f, PT_OUTCOME_UNKNOWN, 0);
 		if (slot)
 			*slot = f;
 		return 0;
 	}
-	/* The previous fault of this thread never completed. */
+	/* The previous fault of this thread is over. */
 	if (slot->parked)
-		pt_emit_fault(task, slot, PT_OUTCOME_UNACCOUNTED, 0);
+		pt_resolve_parked(task, slot);
 	f.parked = 1;
+	f.min_flt = task->min_flt;
+	f.maj_flt = task->maj_flt;
 	*slot = f;
 	return 0;
 }
@@ -115,7 +118,7 @@ static __always_inline void pt_complete(struct task_struct *task, struct pt_park
 	pt_emit_fault(task, slot, outcome, now - slot->ts_ns);
 }
 
-/* Completion: the software perf event of an accounted fault. */
+/* The software perf event of an accounted fault (one in N): its latency. */
 static __always_inline void pt_fault_counted(struct bpf_perf_event_data *ctx, __u8 outcome)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

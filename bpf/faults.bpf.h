@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The fault join: a fault is seen at entry (exceptions: tracepoints, with the
- * error code) and at completion, where the kernel decides whether and how it
- * accounts it. Entry parks the fault in its thread's local storage;
- * completion emits it with outcome and latency. A parked fault that never
- * completes is emitted as "unaccounted" at the thread's next fault or exit.
+ * error code), parked in its thread's local storage with the thread's own
+ * fault counters (task->min_flt, maj_flt) at that moment, and emitted at the
+ * thread's next hook: its next fault entry or syscall, a context switch away
+ * from it once the fault is over, or its exit. The kernel counts an accounted
+ * fault in those counters as the fault ends (mm_account_fault) and nothing
+ * else can move them in between, so which of them moved is the fault's
+ * outcome, exactly: major, minor, or neither (unaccounted: it failed, or was
+ * retried from user space).
  *
- * Completion comes from the software perf events for minor and major faults,
- * which fire only for faults the kernel accounted.
+ * Latency needs the fault's end: the software perf events for minor and
+ * major faults fire there (in mm_account_fault). Attached with a sample
+ * period of N (--latency-every N), one fault in N ends in their program,
+ * which emits the parked fault with its latency; the others are resolved by
+ * the counters and have no latency (0).
  */
 #ifndef PAGETRACE_FAULTS_BPF_H
 #define PAGETRACE_FAULTS_BPF_H
@@ -16,6 +23,9 @@
 
 /* Set by the agent when the completion perf events are attached. */
 const volatile __u32 pt_cfg_fault_completion __weak = 0;
+/* Set by the agent: park faults and resolve their outcome (else they are
+ * emitted at entry, without one: --no-fault-outcome). */
+const volatile __u32 pt_cfg_fault_park __weak = 0;
 
 struct pt_parked_fault {
 	__u64 addr;
@@ -25,10 +35,12 @@ struct pt_parked_fault {
 	__u32 cpu;
 	__u8 access;
 	__u8 mode;
-	__u8 parked; /* 1 while waiting for its completion */
+	__u8 parked; /* 1 while waiting for its outcome */
 	__u8 traced; /* whether pt_targets said this thread's process is traced ... */
 	__u8 reserved[4];
 	__u64 targets_gen; /* ... when pt_targets_gen had this value */
+	__u64 min_flt; /* the thread's counters at entry */
+	__u64 maj_flt;
 };
 
 /* The fault each thread is in, in the thread's own storage: freed with it. */
@@ -67,15 +79,32 @@ static __always_inline void pt_emit_fault(struct task_struct *task,
 	pt_submit(e);
 }
 
-/* Emits the parked fault of `task` (the current thread) as unaccounted, if any. */
+/* The outcome of the parked fault of `task`, from the counters that moved. */
+static __always_inline __u8 pt_counted_outcome(struct task_struct *task,
+					       const struct pt_parked_fault *f)
+{
+	if (task->maj_flt != f->maj_flt)
+		return PT_OUTCOME_MAJOR;
+	if (task->min_flt != f->min_flt)
+		return PT_OUTCOME_MINOR;
+	return PT_OUTCOME_UNACCOUNTED;
+}
+
+/* Emits the parked fault `f` of `task` (the current thread, or one being
+ * switched away from) with its outcome from the counters. */
+static __always_inline void pt_resolve_parked(struct task_struct *task, struct pt_parked_fault *f)
+{
+	f->parked = 0;
+	pt_emit_fault(task, f, pt_counted_outcome(task, f), 0);
+}
+
+/* Emits the parked fault of `task` (the current thread), if any: it is over. */
 static __always_inline void pt_flush_parked_fault(struct task_struct *task)
 {
 	struct pt_parked_fault *f = bpf_task_storage_get(&pt_parked_faults, task, 0, 0);
 
-	if (f && f->parked) {
-		f->parked = 0;
-		pt_emit_fault(task, f, PT_OUTCOME_UNACCOUNTED, 0);
-	}
+	if (f && f->parked)
+		pt_resolve_parked(task, f);
 }
 
 #endif /* PAGETRACE_FAULTS_BPF_H */

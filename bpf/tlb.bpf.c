@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * TLB flushes of traced address spaces (x86 tlb:tlb_flush). The tracepoint
+ * TLB flushes of traced address spaces (x86 tlb:tlb_flush), and at each
+ * context switch the outcome of the fault of the thread switched away from
+ * (faults.bpf.h). The tracepoint
  * carries only a reason and a page count and fires in whatever task is
  * current, so the owner is worked out here:
  *  - task switch: the flush is for the task being switched to, which the
@@ -12,6 +14,7 @@
  * flushed range is that call's range.
  */
 #include "common.bpf.h"
+#include "faults.bpf.h"
 #include "migrate.bpf.h"
 #include "syscalls.bpf.h"
 
@@ -32,6 +35,14 @@ int BPF_PROG(pt_sched_switch, bool preempt, struct task_struct *prev, struct tas
 
 	if (slot)
 		*slot = pt_traced_tgid(next_tgid) ? next_tgid : 0;
+	/* A fault of the thread switched away from, if it is over (its counters
+	 * moved; a fault that sleeps, on I/O say, has not counted yet). */
+	if (pt_cfg_fault_park) {
+		struct pt_parked_fault *f = bpf_task_storage_get(&pt_parked_faults, prev, 0, 0);
+
+		if (f && f->parked && pt_counted_outcome(prev, f) != PT_OUTCOME_UNACCOUNTED)
+			pt_resolve_parked(prev, f);
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * the generic raw sys_enter/sys_exit pair: at entry the arguments are parked
  * per thread (pt_pending_syscalls), at exit the result completes the event.
  */
+#include "faults.bpf.h"
 #include "syscalls.bpf.h"
 
 #define PT_TS_COMPAT 0x0002 /* thread_info.status: in a 32-bit syscall */
@@ -42,6 +43,14 @@ int BPF_PROG(pt_sys_enter, struct pt_regs *regs, long nr)
 	__u32 type = pt_vma_event_of(nr);
 	__u32 tid;
 
+	/* A fault of this thread is over by its next syscall: its outcome now. */
+	if (pt_cfg_fault_park) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct pt_parked_fault *f = bpf_task_storage_get(&pt_parked_faults, task, 0, 0);
+
+		if (f && f->parked)
+			pt_resolve_parked(task, f);
+	}
 	/* tlb_flush also reads the parked arguments, to name the flushed range. */
 	if (!type || !(pt_event_enabled(type) || pt_event_enabled(PT_EV_TLB_FLUSH)))
 		return 0;

@@ -32,12 +32,12 @@ bool perf_software_event_works(uint64_t config) {
 
 }  // namespace
 
-int open_software_perf_event(uint64_t config, int cpu) {
+int open_software_perf_event(uint64_t config, int cpu, uint64_t sample_period) {
     perf_event_attr attr{};
     attr.size = sizeof(attr);
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = config;
-    attr.sample_period = 1;
+    attr.sample_period = sample_period;
     attr.disabled = 1;
     return static_cast<int>(
         ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
@@ -80,11 +80,11 @@ std::string fault_source_text(std::span<const HookStatus> hooks) {
     const std::string completion =
         hook_names(fault_source_hooks(hooks, FaultSource::Completion), "/");
     if (fault_source_available(hooks, FaultSource::Entry)) {
-        std::string text = entry + " (entry)";
+        std::string text = entry + " (entry) + the thread's fault counters (outcome)";
         if (fault_source_available(hooks, FaultSource::Completion)) {
-            return text + " + " + completion + " (outcome, latency_ns)";
+            return text + " + " + completion + " (latency_ns, of one fault in --latency-every)";
         }
-        return text + "; no outcome or latency_ns (perf software events unavailable)";
+        return text + "; no latency_ns (perf software events unavailable)";
     }
     if (fault_source_available(hooks, FaultSource::Completion)) {
         return completion + " only (no access, no latency_ns)";

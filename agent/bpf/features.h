@@ -18,9 +18,10 @@ std::vector<HookStatus> probe_hooks(const std::string& btf_path);
 std::string describe_features(std::span<const HookStatus> hooks);
 
 // Opens the software perf event `config` (PERF_COUNT_SW_PAGE_FAULTS_MIN or
-// _MAJ) for every process on `cpu`, disabled, sampling every event,
-// close-on-exec: the event a fault-completion program attaches to, and what
-// probing that hook tries. Returns the fd, or -1 with errno set.
-int open_software_perf_event(uint64_t config, int cpu);
+// _MAJ) for every process on `cpu`, disabled, overflowing every
+// `sample_period` events, close-on-exec: the event a fault-completion program
+// attaches to, and what probing that hook tries. Returns the fd, or -1 with
+// errno set.
+int open_software_perf_event(uint64_t config, int cpu, uint64_t sample_period = 1);
 
 }  // namespace pagetrace

@@ -57,7 +57,7 @@ std::string plan_fault_source(std::span<const HookStatus> hooks, uint64_t& mask)
                            no_around);
     }
     if (!completion) {
-        return fmt::format("{} {} not available: fault events have no outcome or latency_ns",
+        return fmt::format("{} {} not available: fault events have no latency_ns",
                            hook_names(completion_missing, "/"),
                            is_or_are(completion_missing.size()));
     }
@@ -100,9 +100,9 @@ const std::vector<Hook>& hook_table() {
          .kind = HookKind::Tracepoint,
          .btf_name = "sys_enter",
          .programs = {"pt_sys_enter"},
-         .feeds = kSyscallFeeds,
+         .feeds = kSyscallFeeds | bit(PT_EV_FAULT),
          .lost_without = kVmaEvents,
-         .role = "VMA syscall arguments (and tlb_flush ranges)",
+         .role = "VMA syscall arguments (and tlb_flush ranges); a thread's fault is over",
          .how = " (filtered by pid, then syscall)"},
         {.name = "raw_syscalls:sys_exit",
          .kind = HookKind::Tracepoint,
@@ -153,8 +153,8 @@ const std::vector<Hook>& hook_table() {
          .kind = HookKind::Tracepoint,
          .btf_name = "sched_switch",
          .programs = {"pt_sched_switch"},
-         .feeds = bit(PT_EV_TLB_FLUSH),
-         .role = "owner of task-switch TLB flushes"},
+         .feeds = bit(PT_EV_TLB_FLUSH) | bit(PT_EV_FAULT),
+         .role = "owner of task-switch TLB flushes; the thread switched away from is out of its fault"},
         {.name = "migrate:mm_migrate_pages_start",
          .kind = HookKind::Tracepoint,
          .btf_name = "mm_migrate_pages_start",
@@ -288,7 +288,8 @@ bool HookPlan::loads(std::string_view program) const {
     return std::find(programs.begin(), programs.end(), program) != programs.end();
 }
 
-HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fault_outcome) {
+HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fault_outcome,
+                    uint32_t latency_every) {
     for (const HookStatus& h : hooks) {
         if (h.hook->required && !h.available) {
             throw Error(fmt::format("this kernel lacks {}, which pagetrace needs ({})",
@@ -331,9 +332,12 @@ HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fau
     const bool entry = fault_source_available(hooks, FaultSource::Entry);
     const bool around = (plan.event_mask & bit(PT_EV_FAULT_AROUND)) != 0;
     plan.fault_entry = (faults || around) && entry;
-    // Without the entry hooks the completion events are the only fault source.
+    plan.fault_park = faults && entry && fault_outcome;
+    // Without the entry hooks the completion events are the only fault source
+    // and see every fault; with them, one in latency_every.
     plan.fault_completion = faults && fault_source_available(hooks, FaultSource::Completion) &&
-                            (fault_outcome || !entry);
+                            (!entry || (fault_outcome && latency_every > 0));
+    if (plan.fault_completion) plan.completion_period = entry ? latency_every : 1;
     for (const HookStatus& h : hooks) {
         bool load = false;
         switch (h.hook->fault_source) {

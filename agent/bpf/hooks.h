@@ -25,6 +25,11 @@ enum class HookKind { Tracepoint, PerfSoftwareEvent };
 // alone makes fault events; plan_hooks() applies that rule explicitly.
 enum class FaultSource { None, Entry, Completion };
 
+// With the entry hooks, a fault's outcome comes from the faulting thread's own
+// counters, and the completion events (sampled: one fault in N) give its
+// latency. This N by default (--latency-every).
+inline constexpr uint32_t kDefaultLatencyEvery = 64;
+
 struct Hook {
     std::string_view name = {};  // for people: "exceptions:page_fault_user"
     HookKind kind = HookKind::Tracepoint;
@@ -68,17 +73,22 @@ struct HookPlan {
     std::vector<std::string_view> programs = {};  // the skeleton programs to load
     uint64_t event_mask = 0;                 // the event types this run emits
     bool fault_entry = false;                // the entry tracepoint programs load
+    bool fault_park = false;                 // entry parks faults for their outcome
     bool fault_completion = false;           // the completion perf programs load
+    uint32_t completion_period = 0;          // ... with this sample period
     std::vector<std::string> warnings;       // one line each, for the user
 
     bool loads(std::string_view program) const;
 };
 
 // `hooks` has one status per table row. `wanted` is the PT_EVENT_BIT mask the
-// user asked for; `fault_outcome` false (--no-fault-outcome) leaves the
-// completion events out when the entry tracepoints are there. Throws Error if a
-// required hook is missing.
-HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fault_outcome);
+// user asked for; `fault_outcome` false (--no-fault-outcome) emits faults at
+// entry, without outcome or latency; `latency_every` is N of "one fault in N
+// has its latency" (0: none). Without the entry tracepoints the completion
+// events are the only source, and see every fault. Throws Error if a required
+// hook is missing.
+HookPlan plan_hooks(std::span<const HookStatus> hooks, uint64_t wanted, bool fault_outcome,
+                    uint32_t latency_every = kDefaultLatencyEvery);
 
 // The hooks of a fault source, in table order; with missing_only, those this
 // kernel lacks.

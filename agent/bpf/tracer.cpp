@@ -105,9 +105,11 @@ Tracer::Tracer(const TracerOptions& options)
     : max_frames_(options.max_frames) {
     // What to load: the hook table against this kernel and the user's wishes.
     const HookPlan plan =
-        plan_hooks(probe_hooks(options.btf_path), options.event_mask, options.fault_outcome);
+        plan_hooks(probe_hooks(options.btf_path), options.event_mask, options.fault_outcome,
+                   options.latency_every);
     event_mask_ = plan.event_mask;
     fault_completion_ = plan.fault_completion;
+    completion_period_ = plan.completion_period;
 
     LIBBPF_OPTS(bpf_object_open_opts, open_opts);
     if (!options.btf_path.empty()) open_opts.btf_custom_path = options.btf_path.c_str();
@@ -135,6 +137,7 @@ Tracer::Tracer(const TracerOptions& options)
     skel_->rodata->pt_cfg_event_mask = event_mask_;
     skel_->rodata->pt_cfg_fault_entry = plan.fault_entry ? 1 : 0;
     skel_->rodata->pt_cfg_fault_completion = fault_completion_ ? 1 : 0;
+    skel_->rodata->pt_cfg_fault_park = plan.fault_park ? 1 : 0;
     // Wake the consumer once a quarter of the ring is waiting; otherwise it
     // drains on its own timer.
     skel_->rodata->pt_cfg_wakeup_bytes = options.ring_bytes / 4;
@@ -246,7 +249,7 @@ void Tracer::attach_fault_completion() {
         for (const auto& [config, prog] :
              {std::pair{PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.pt_fault_minor},
               std::pair{PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.pt_fault_major}}) {
-            const int fd = open_software_perf_event(config, cpu);
+            const int fd = open_software_perf_event(config, cpu, completion_period_);
             if (fd < 0) {
                 throw Error(errno_message("opening the page-fault perf event on CPU " +
                                               std::to_string(cpu),

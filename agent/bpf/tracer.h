@@ -25,7 +25,8 @@ namespace pagetrace {
 struct TracerOptions {
     bool follow_children = true;
     uint64_t ring_bytes = 16ull << 20;  // power of two, multiple of the page size
-    bool fault_outcome = true;          // join fault completions (outcome, latency_ns)
+    bool fault_outcome = true;          // park faults for their outcome (else emit at entry)
+    uint32_t latency_every = kDefaultLatencyEvery;  // one fault in N gets latency_ns (0: none)
     std::string btf_path;               // empty: the running kernel's BTF
     uint64_t event_mask = kAllEvents;   // PT_EVENT_BIT(PT_EV_*) of the types to emit
     uint32_t max_frames = 1u << 20;     // frames indexed for migration attribution
@@ -84,6 +85,7 @@ private:
     uint32_t max_frames_;
     int num_cpus_;
     bool fault_completion_ = false;
+    uint32_t completion_period_ = 1;
 };
 
 // Routes libbpf's messages into spdlog (warnings as warnings, the rest as debug).

@@ -213,8 +213,13 @@ void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues
                     "Only these event types, filtered in the kernel: TYPE[,TYPE...] (default: "
                     "all; e.g. fault,mmap,munmap,migrate)");
     sub->add_flag("--no-fault-outcome", values.no_fault_outcome,
-                  "Faults without outcome and latency_ns: leaves out the completion hook (a "
-                  "software perf event per fault), about half of what tracing a fault costs");
+                  "Faults without outcome and latency_ns, each emitted at its entry");
+    sub->add_option("--latency-every", target.latency_every,
+                    "latency_ns for one fault in N (1: every fault; 0: none). The outcome (minor, "
+                    "major, unaccounted) of every fault comes from the thread's own fault "
+                    "counters; latency needs a software perf event at each fault's end")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 1u << 30));
     sub->add_option("--ring-size", values.ring_size,
                     "Size of the kernel ring buffer (power of two, e.g. 16M, 256M)")
         ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/hooks.h"
 #include "output/formatter.h"
 
 namespace pagetrace {
@@ -16,7 +17,8 @@ namespace pagetrace {
 // `record`, which take the same target and selector options.
 struct TargetOptions {
     bool follow_children = true;
-    bool fault_outcome = true;         // --no-fault-outcome: no completion hook for faults
+    bool fault_outcome = true;         // --no-fault-outcome: faults emitted at entry, no outcome
+    uint32_t latency_every = kDefaultLatencyEvery;  // --latency-every: 1 in N faults has latency_ns
     std::string user;                  // --user: run the command as this user
     std::vector<pid_t> pids;           // -p
     std::vector<std::string> command;  // -- CMD ARGS

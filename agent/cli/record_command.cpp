@@ -47,6 +47,7 @@ RecordingSetup recording_setup(const RecordOptions& options) {
     s.cgroup_path = options.cgroup_path;
     s.event_mask = options.event_mask;
     s.fault_outcome = options.fault_outcome;
+    s.latency_every = options.latency_every;
     return s;
 }
 

@@ -11,6 +11,7 @@ LiveTraceOptions make_live_trace_options(const TargetOptions& target) {
     live.tracer.follow_children = target.follow_children;
     live.tracer.ring_bytes = target.ring_bytes;
     live.tracer.fault_outcome = target.fault_outcome;
+    live.tracer.latency_every = target.latency_every;
     live.tracer.btf_path = target.btf_path;
     live.tracer.event_mask = target.event_mask ? target.event_mask : kAllEvents;
     live.tracer.max_frames = target.max_frames;

@@ -134,7 +134,7 @@ private:
         if (d.outcome != FaultOutcome::Unknown) {
             w.put(R"(,"outcome":")", outcome_name(d.outcome), '"');
         }
-        if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+        if (d.latency_ns && (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major)) {
             w.put(R"(,"latency_ns":)", d.latency_ns);
         }
     }

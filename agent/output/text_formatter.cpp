@@ -104,8 +104,11 @@ private:
             }
         }
         if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
-            w.put(' ', outcome_name(d.outcome), ' ');
-            put_duration(w, d.latency_ns);
+            w.put(' ', outcome_name(d.outcome));
+            if (d.latency_ns) {
+                w.put(' ');
+                put_duration(w, d.latency_ns);
+            }
         } else if (d.outcome == FaultOutcome::Unaccounted) {
             w.put(" unaccounted");
         }

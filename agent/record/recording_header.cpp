@@ -62,6 +62,7 @@ RecordingHeader make_recording_header(const RecordingSetup& setup, uint64_t star
         h.options += "events=" + names + "\n";
     }
     if (!setup.fault_outcome) h.options += "fault_outcome=0\n";
+    if (setup.fault_outcome) h.options += "latency_every=" + std::to_string(setup.latency_every) + "\n";
     return h;
 }
 

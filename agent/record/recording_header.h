@@ -22,6 +22,7 @@ struct RecordingSetup {
     std::string cgroup_path;
     uint64_t event_mask = 0;  // 0: every type
     bool fault_outcome = true;
+    uint32_t latency_every = 1;  // one fault in N has latency_ns (1 before --latency-every)
 };
 
 // The header for a recording that started at `start_ns` (CLOCK_MONOTONIC) on

@@ -300,8 +300,13 @@ void ReportCollector::on_fault(Process& proc, const Event& event, const FaultDat
     Cell& c = cell(proc, col, d.addr);
     ++c.counts[static_cast<size_t>(HeatLayer::Faults)];
     proc.grow_histograms();
-    if (d.outcome == FaultOutcome::Minor) ++proc.minor[col * kDurationBins + duration_bin(d.latency_ns)];
-    if (d.outcome == FaultOutcome::Major) ++proc.major[col * kDurationBins + duration_bin(d.latency_ns)];
+    // Latency histograms: of the faults whose latency was measured.
+    if (d.latency_ns && d.outcome == FaultOutcome::Minor) {
+        ++proc.minor[col * kDurationBins + duration_bin(d.latency_ns)];
+    }
+    if (d.latency_ns && d.outcome == FaultOutcome::Major) {
+        ++proc.major[col * kDurationBins + duration_bin(d.latency_ns)];
+    }
     if (const std::optional<ProcessNow> now = timeline_.process_now(event.pid)) {
         if (now->pages_touched > proc.pages_touched) {
             ++c.counts[static_cast<size_t>(HeatLayer::FirstTouches)];

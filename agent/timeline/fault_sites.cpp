@@ -34,6 +34,7 @@ std::vector<FaultSite> FaultSites::top(size_t n, Symbolizer* symbols) const {
                 m.first_touches += s.first_touches;
                 m.major += s.major;
                 m.latency_ns_total += s.latency_ns_total;
+                m.latency_samples += s.latency_samples;
                 m.ip = std::min(m.ip, s.ip);
                 continue;
             }
@@ -73,8 +74,11 @@ void append_fault_site_json(std::string& out, const FaultSite& site) {
     text("sym", site.where ? &site.where->sym : nullptr);
     text("dso", site.where ? &site.where->dso : nullptr);
     text("src", site.where ? &site.where->src : nullptr);
-    fmt::format_to(it, R"(,"faults":{},"first_touches":{},"major":{},"latency_ns_total":{}}})",
-                   site.faults, site.first_touches, site.major, site.latency_ns_total);
+    fmt::format_to(it,
+                   R"(,"faults":{},"first_touches":{},"major":{},"latency_ns_total":{},)"
+                   R"("latency_samples":{}}})",
+                   site.faults, site.first_touches, site.major, site.latency_ns_total,
+                   site.latency_samples);
 }
 
 }  // namespace pagetrace

@@ -24,7 +24,8 @@ struct FaultSite {
     uint64_t faults = 0;
     uint64_t first_touches = 0;
     uint64_t major = 0;
-    uint64_t latency_ns_total = 0;  // of minor and major faults
+    uint64_t latency_ns_total = 0;  // of the minor and major faults whose latency was measured
+    uint64_t latency_samples = 0;   // ... which were these many (all, with --latency-every 1)
 };
 
 class FaultSites {

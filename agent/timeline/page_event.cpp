@@ -123,7 +123,7 @@ void TouchInfo::write(EntryFields& out) const {
     out.field("mode", mode == FaultMode::User ? "user" : "kernel");
     if (outcome == FaultOutcome::Minor || outcome == FaultOutcome::Major) {
         out.field("outcome", outcome_name(outcome));
-        out.field("latency_ns", latency_ns, "{}", Duration{latency_ns});
+        if (latency_ns) out.field("latency_ns", latency_ns, "{}", Duration{latency_ns});
     } else if (outcome == FaultOutcome::Unaccounted) {
         out.field("outcome", outcome_name(outcome), "{} (not completed)", outcome_name(outcome));
     }

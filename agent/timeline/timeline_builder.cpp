@@ -53,8 +53,9 @@ FaultSite* TimelineBuilder::note_fault_site(TracedProcess& proc, const Event& ev
     if (is_new && symbols_) site.key = symbols_->key(event.pid, d.ip, kernel);
     ++site.faults;
     if (d.outcome == FaultOutcome::Major) ++site.major;
-    if (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major) {
+    if (d.latency_ns && (d.outcome == FaultOutcome::Minor || d.outcome == FaultOutcome::Major)) {
         site.latency_ns_total += d.latency_ns;
+        ++site.latency_samples;
     }
     return &site;
 }

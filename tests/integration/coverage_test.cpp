@@ -301,7 +301,9 @@ TEST_F(CoverageTest, VmaSyscallsCarryTheirArgumentsResultsAndFlushes) {
 
 TEST_F(CoverageTest, FaultsCarryOutcomeAndLatency) {
     constexpr uint64_t kPages = 2048;
-    const TraceRun run = trace(touch_pages({"--pages", std::to_string(kPages)}));
+    std::vector<std::string> args = {"--latency-every", "1"};
+    for (const auto& a : touch_pages({"--pages", std::to_string(kPages)})) args.push_back(a);
+    const TraceRun run = trace(args);
     ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
     const auto faults = faults_in(run.events, run.report.region_of(run.report.pid));
     ASSERT_EQ(faults.size(), kPages);
@@ -311,8 +313,39 @@ TEST_F(CoverageTest, FaultsCarryOutcomeAndLatency) {
         EXPECT_GT(f.num("latency_ns"), 0);
         EXPECT_LT(f.num("latency_ns"), 1'000'000'000);
     }
-    // Every fault event of the run has an outcome from the completion events.
+    // Every fault event of the run has an outcome.
     for (const auto& f : of_type(run.events, "fault")) EXPECT_TRUE(f.has("outcome"));
+}
+
+// By default every fault has its outcome (the thread's counters) and one in
+// --latency-every (64) its latency; with 0, none has.
+TEST_F(CoverageTest, EveryFaultHasItsOutcomeAndOneInNItsLatency) {
+    constexpr uint64_t kPages = 2048;
+    for (const std::string every : {"", "0"}) {
+        SCOPED_TRACE("--latency-every " + (every.empty() ? "(default)" : every));
+        std::vector<std::string> args;
+        if (!every.empty()) args = {"--latency-every", every};
+        for (const auto& a : touch_pages({"--pages", std::to_string(kPages)})) args.push_back(a);
+        const TraceRun run = trace(args);
+        ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+        const auto faults = faults_in(run.events, run.report.region_of(run.report.pid));
+        ASSERT_EQ(faults.size(), kPages);
+        size_t with_latency = 0;
+        for (const auto& f : faults) {
+            EXPECT_EQ(f.str("outcome"), "minor");
+            if (f.has("latency_ns")) {
+                ++with_latency;
+                EXPECT_GT(f.num("latency_ns"), 0);
+            }
+        }
+        if (every.empty()) {
+            // About kPages / 64: the sample counts every process's faults on a CPU.
+            EXPECT_GE(with_latency, 4u);
+            EXPECT_LE(with_latency, kPages / 8);
+        } else {
+            EXPECT_EQ(with_latency, 0u);
+        }
+    }
 }
 
 // Without the completion hook every first touch is still there, exactly once,

@@ -276,12 +276,13 @@ TEST_F(RecordTest, SigtermFlushesAndFinalizes) { stop_and_check_footer(*this, di
 
 TEST_F(RecordTest, SigintFlushesAndFinalizes) { stop_and_check_footer(*this, dir_, SIGINT, false); }
 
-// A full disk (a 1 MiB tmpfs): the recorder stops with one clear error, and
+// A full disk (a 512 KiB tmpfs, half of the storm's recording or less): the
+// recorder stops with one clear error, and
 // the file is consistent up to its last chunk.
 TEST_F(RecordTest, DiskFullStopsCleanlyWithAConsistentFile) {
     const std::string mnt = dir_.file("small-fs");
     ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
-    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1M"), 0) << std::strerror(errno);
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=512k"), 0) << std::strerror(errno);
     struct Unmount {
         std::string path;
         ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
@@ -306,7 +307,8 @@ TEST_F(RecordTest, DiskFullStopsCleanlyWithAConsistentFile) {
     EXPECT_EQ(replay.status, kExitPartial) << replay.err;
     EXPECT_NE(replay.err.find("not finalized"), std::string::npos) << replay.err;
     const auto events = parse_json_lines(replay.out);
-    EXPECT_GT(of_type(events, "fault").size(), 100000u);
+    // What the chunks on disk hold: tens of thousands of faults (a few bytes each).
+    EXPECT_GT(of_type(events, "fault").size(), 50000u);
 
     // The workload outlives the recorder; let it finish before the next test.
     EXPECT_TRUE(wait_for_text(storm_report, "pages_touched", 60));

@@ -403,20 +403,23 @@ TEST(Decoder, ReclaimKsmAndCollapseEvents) {
 
     auto merge = abi_record<pt_ksm_merge_event>(sample(KsmMergeData{0x7f0000005000, 0, 0x2222, 40, "ksmd"}));
     merge.reserved = 0xabad1dea;  // ignored
-    const auto& m = std::get<KsmMergeData>(decode_ok(bytes_of(merge)).data);
+    const Event merged = decode_ok(bytes_of(merge));
+    const auto& m = std::get<KsmMergeData>(merged.data);
     EXPECT_EQ(m.addr, 0x7f0000005000u);
     EXPECT_EQ(m.old_pfn, 0u);
     EXPECT_EQ(m.new_pfn, 0x2222u);
 
     const auto collapse = abi_record<pt_collapse_event>(
         sample(CollapseData{0x7f0000200000, 0, 512, 1, 50, "khugepaged"}));
-    const auto& c = std::get<CollapseData>(decode_ok(bytes_of(collapse)).data);
+    const Event collapsed = decode_ok(bytes_of(collapse));
+    const auto& c = std::get<CollapseData>(collapsed.data);
     EXPECT_EQ(c.pages, 512u);
     EXPECT_EQ(c.status, 1);
 
     const auto stall = abi_record<pt_reclaim_stall_event>(
         sample(ReclaimStallData{123456, 77, PT_STALL_COMPACTION}));
-    const auto& st = std::get<ReclaimStallData>(decode_ok(bytes_of(stall)).data);
+    const Event stalled = decode_ok(bytes_of(stall));
+    const auto& st = std::get<ReclaimStallData>(stalled.data);
     EXPECT_EQ(st.duration_ns, 123456u);
     EXPECT_EQ(st.reclaimed, 77u);
     EXPECT_EQ(st.kind, uint32_t{PT_STALL_COMPACTION});

@@ -218,16 +218,16 @@ TEST(JsonFormatter, MinorFaultHasOutcomeAndLatency) {
                                      R"("mode":"user","outcome":"minor","latency_ns":1400)"));
 }
 
-TEST(JsonFormatter, MajorFaultHasOutcomeAndLatency) {
+TEST(JsonFormatter, MajorFaultHasOutcomeAndLatencyWhenMeasured) {
     EXPECT_EQ(json_line(make_event(fault_with(FaultOutcome::Major, 18'446'744'073'709'551'615ull,
                                      Access::Read))),
               json_expected("fault", R"(,"addr":"0x7f0000002000","ip":"0x401234","access":"read",)"
                                      R"("mode":"user","outcome":"major",)"
                                      R"("latency_ns":18446744073709551615)"));
-    // A zero latency is still a latency.
+    // 0: not measured (one fault in --latency-every is).
     EXPECT_EQ(json_line(make_event(fault_with(FaultOutcome::Major, 0))),
               json_expected("fault", R"(,"addr":"0x7f0000002000","ip":"0x401234","access":"write",)"
-                                     R"("mode":"user","outcome":"major","latency_ns":0)"));
+                                     R"("mode":"user","outcome":"major")"));
 }
 
 TEST(JsonFormatter, UnaccountedFaultHasNoLatency) {
@@ -801,6 +801,9 @@ TEST(TextFormatter, FaultOutcomes) {
               text_expected("fault", "0x7f0000002000 write user ip=0x401234 unaccounted"));
     EXPECT_EQ(text_line(make_event(fault_with(FaultOutcome::Unknown, 99))),
               text_expected("fault", "0x7f0000002000 write user ip=0x401234"));
+    // Latency 0: not measured for this fault (--latency-every N).
+    EXPECT_EQ(text_line(make_event(fault_with(FaultOutcome::Major, 0))),
+              text_expected("fault", "0x7f0000002000 write user ip=0x401234 major"));
 }
 
 TEST(TextFormatter, FaultWithUnknownAccess) {

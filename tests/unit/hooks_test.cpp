@@ -196,7 +196,7 @@ TEST(PlanHooks, FaultAroundAloneLoadsTheEntryHooksToo) {
     EXPECT_FALSE(plan.loads("pt_fault_minor"));
 }
 
-TEST(PlanHooks, WithoutPerfSoftwareEventsFaultsHaveNoOutcome) {
+TEST(PlanHooks, WithoutPerfSoftwareEventsFaultsHaveNoLatency) {
     const HookPlan plan = plan_hooks(
         kernel_without({"perf:page-faults-min", "perf:page-faults-maj"}), kAllEvents, true);
     EXPECT_EQ(plan.event_mask, kAllEvents);
@@ -205,7 +205,9 @@ TEST(PlanHooks, WithoutPerfSoftwareEventsFaultsHaveNoOutcome) {
     EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_fault_minor", "pt_fault_major"}));
     EXPECT_EQ(plan.warnings, std::vector<std::string>{
                                  "perf:page-faults-min/page-faults-maj are not available: fault "
-                                 "events have no outcome or latency_ns"});
+                                 "events have no latency_ns"});
+    // The outcome comes from the threads' own counters.
+    EXPECT_TRUE(plan.fault_park);
 }
 
 TEST(PlanHooks, WithoutAnyFaultSourceThereAreNoFaultEvents) {
@@ -249,8 +251,8 @@ TEST(PlanHooks, OneMissingSyscallHookLosesTheVmaEventsAndIsNamedAlone) {
 TEST(PlanHooks, WithoutTlbFlushThereAreNoTlbEvents) {
     const HookPlan plan = plan_hooks(kernel_without({"tlb:tlb_flush"}), kAllEvents, true);
     EXPECT_EQ(plan.event_mask, kAllEvents & ~bit(PT_EV_TLB_FLUSH));
-    // sched_switch only finds owners of TLB flushes.
-    EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_tlb_flush", "pt_sched_switch"}));
+    // sched_switch still ends faults of the threads switched away from.
+    EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_tlb_flush"}));
     EXPECT_EQ(plan.warnings, std::vector<std::string>{
                                  "tlb:tlb_flush is not available on this kernel: no tlb_flush "
                                  "events"});
@@ -298,8 +300,10 @@ TEST(PlanHooks, EventSubsetsLoadOnlyWhatFeedsThem) {
     };
     const HookPlan faults = plan_for(bit(PT_EV_FAULT));
     EXPECT_EQ(faults.event_mask, bit(PT_EV_FAULT));
-    EXPECT_EQ(programs_of(faults), with(kLifecycle, {"pt_fault_user", "pt_fault_kernel",
-                                                     "pt_fault_minor", "pt_fault_major"}));
+    // The syscall entry and context switches end a thread's parked fault.
+    EXPECT_EQ(programs_of(faults),
+              with(kLifecycle, {"pt_fault_user", "pt_fault_kernel", "pt_fault_minor",
+                                "pt_fault_major", "pt_sys_enter", "pt_sched_switch"}));
 
     const HookPlan mmap = plan_for(bit(PT_EV_MMAP));
     EXPECT_FALSE(mmap.fault_entry);
@@ -347,9 +351,31 @@ TEST(PlanHooks, NoFaultOutcomeLeavesTheCompletionEventsOut) {
     const HookPlan plan = plan_hooks(kernel_without(), kAllEvents, false);
     EXPECT_EQ(plan.event_mask, kAllEvents);
     EXPECT_TRUE(plan.fault_entry);
+    EXPECT_FALSE(plan.fault_park);
     EXPECT_FALSE(plan.fault_completion);
     EXPECT_TRUE(plan.warnings.empty());
     EXPECT_EQ(programs_of(plan), without(all_programs(), {"pt_fault_minor", "pt_fault_major"}));
+}
+
+TEST(PlanHooks, LatencyOfOneFaultInNIsTheCompletionEventsSamplePeriod) {
+    const HookPlan sampled = plan_hooks(kernel_without(), kAllEvents, true, 16);
+    EXPECT_TRUE(sampled.fault_park);
+    EXPECT_TRUE(sampled.fault_completion);
+    EXPECT_EQ(sampled.completion_period, 16u);
+    const HookPlan every = plan_hooks(kernel_without(), kAllEvents, true, 1);
+    EXPECT_EQ(every.completion_period, 1u);
+    // No latency: outcomes from the counters, no perf events at all.
+    const HookPlan none = plan_hooks(kernel_without(), kAllEvents, true, 0);
+    EXPECT_TRUE(none.fault_park);
+    EXPECT_FALSE(none.fault_completion);
+    EXPECT_EQ(programs_of(none), without(all_programs(), {"pt_fault_minor", "pt_fault_major"}));
+    // Without the entry hooks the completion events are the only source: every fault.
+    const HookPlan only = plan_hooks(
+        kernel_without({"exceptions:page_fault_user", "exceptions:page_fault_kernel"}), kAllEvents,
+        true, 16);
+    EXPECT_TRUE(only.fault_completion);
+    EXPECT_FALSE(only.fault_park);
+    EXPECT_EQ(only.completion_period, 1u);
 }
 
 TEST(PlanHooks, AMissingRequiredHookStopsPagetrace) {
@@ -424,8 +450,8 @@ TEST(DescribeFeatures, SaysWhatIsMissingAndWhy) {
     const std::string no_perf =
         describe_features(kernel_without({"perf:page-faults-maj"}));
     EXPECT_NE(no_perf.find("\nfault          exceptions:page_fault_user/page_fault_kernel "
-                           "(entry); no outcome or latency_ns (perf software events "
-                           "unavailable)\n"),
+                           "(entry) + the thread's fault counters (outcome); no latency_ns "
+                           "(perf software events unavailable)\n"),
               std::string::npos)
         << no_perf;
 }

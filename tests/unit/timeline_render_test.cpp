@@ -217,3 +217,19 @@ TEST(TimelineRenderText, DurationUnits) {
     EXPECT_EQ(timeline_duration_text(4'560'000), "4.56 ms");
     EXPECT_EQ(timeline_duration_text(1'230'000'000), "1.23 s");
 }
+
+TEST(TimelineRender, AFaultWhoseLatencyWasNotMeasuredHasNone) {
+    // With --latency-every N, N - 1 faults in N have an outcome but latency 0.
+    story::Story s(HistoryFilter::page(100, 0x7f0000000000));
+    s.mmap(0x7f0000000000, 4096);
+    s.fault(0x7f0000000000, Access::Write, FaultOutcome::Minor, 0);
+    const auto h = s.history(0x7f0000000000);
+    ASSERT_TRUE(h);
+    std::string json, text;
+    append_history_json(json, *h);
+    append_history_text(text, *h, 0);
+    EXPECT_NE(json.find(R"("what":"first_touch","access":"write","mode":"user","outcome":"minor","ip")"),
+              std::string::npos)
+        << json;
+    EXPECT_NE(text.find("first_touch  write user minor ip=0x401000"), std::string::npos) << text;
+}
