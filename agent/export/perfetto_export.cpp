@@ -430,7 +430,8 @@ void PerfettoExportSink::on_stall(Process& proc, const Event& event, const Recla
 }
 
 void PerfettoExportSink::on_fault(Process& proc, const Event& event, const FaultData& d) {
-    if (event.tid == 0) return;
+    // Only a fault whose latency was measured (one in --latency-every) has a length.
+    if (event.tid == 0 || d.latency_ns == 0) return;
     Thread& thread = thread_of(proc, event);
     const bool stall = d.outcome == FaultOutcome::Major ||
                        (d.outcome == FaultOutcome::Minor && d.latency_ns >= options_.long_fault_ns);
