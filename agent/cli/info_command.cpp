@@ -92,7 +92,7 @@ struct Contents {
     std::set<uint32_t> jit_pids;
 
     void add(const Chunk& chunk) {
-        ++chunks[chunk_type_name(chunk.header.type)];
+        ++chunks[chunk.columns ? "events by columns" : chunk_type_name(chunk.header.type)];
         switch (chunk.type()) {
         case ChunkType::Events: events.add_payload(chunk.payload); break;
         case ChunkType::Process: {
@@ -118,6 +118,7 @@ struct Contents {
             break;
         }
         case ChunkType::PagemapNotes:
+        case ChunkType::EventColumns:  // handed on as Events
         case ChunkType::Footer: break;
         case ChunkType::Images: {
             ProcessImages images;

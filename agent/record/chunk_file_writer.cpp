@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "record/crc32c.h"
+#include "record/event_columns.h"
 #include "util/error.h"
 
 namespace pagetrace::recording {
@@ -26,6 +27,14 @@ void ChunkFileWriter::write_chunk(ChunkType type, std::span<const std::byte> pay
     if (payload.size() > kMaxChunkPayload) {
         throw Error(fmt::format("internal error: a {} chunk of {} bytes exceeds the format's limit",
                                 chunk_type_name(static_cast<uint16_t>(type)), payload.size()));
+    }
+    // Events go by columns when that form applies: it compresses faster and
+    // smaller (record/event_columns.h).
+    if (compress_ && type == ChunkType::Events && to_event_columns(payload, columns_) &&
+        columns_.size() <= kMaxChunkPayload && compressor_.compress_if_smaller(columns_, packed_)) {
+        write_frame(static_cast<uint16_t>(ChunkType::EventColumns), kChunkFlagZstd, packed_,
+                    columns_.size());
+        return;
     }
     if (compress_ && compressor_.compress_if_smaller(payload, packed_)) {
         write_frame(static_cast<uint16_t>(type), kChunkFlagZstd, packed_, payload.size());

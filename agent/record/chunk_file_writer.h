@@ -48,6 +48,7 @@ private:
     bool compress_;
     Bytes frame_;
     Bytes packed_;
+    Bytes columns_;  // an events payload by columns, before compression
     uint64_t size_ = 0;
     uint64_t chunks_ = 0;
 };

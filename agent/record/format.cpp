@@ -207,13 +207,15 @@ std::string chunk_type_name(uint16_t type) {
     case ChunkType::PagemapNotes: return "pagemap_notes";
     case ChunkType::Images: return "images";
     case ChunkType::Symbols: return "symbols";
+    case ChunkType::EventColumns: return "event_columns";
     }
     return fmt::format("type {:#06x}", type);
 }
 
 bool is_known_chunk_type(uint16_t type) {
-    return type >= static_cast<uint16_t>(ChunkType::Events) &&
-           type <= static_cast<uint16_t>(ChunkType::Symbols);
+    return (type >= static_cast<uint16_t>(ChunkType::Events) &&
+            type <= static_cast<uint16_t>(ChunkType::Symbols)) ||
+           type == static_cast<uint16_t>(ChunkType::EventColumns);
 }
 
 void encode_chunk_header(const ChunkHeader& h, std::span<std::byte, kChunkHeaderSize> out) {

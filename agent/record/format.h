@@ -32,7 +32,8 @@ namespace pagetrace::recording {
 inline constexpr uint16_t kFormatMajor = 1;
 //   1.1: pagemap notes chunks (the zero page's frame, huge pages).
 //   1.2: images and symbols chunks (build-ids, kernel functions, JIT maps).
-inline constexpr uint16_t kFormatMinor = 2;
+//   1.3: events chunks stored by columns (a critical type: older readers stop).
+inline constexpr uint16_t kFormatMinor = 3;
 
 inline constexpr std::array<char, 8> kMagic = {'\x89', 'P', 'G', 'T', 'R', 'A', 'C', 'E'};
 inline constexpr size_t kFixedHeaderSize = 48;          // before the header fields
@@ -116,6 +117,10 @@ enum class ChunkType : uint16_t {
     PagemapNotes = 6,  // 1.1: more about the frames of the snapshot just before
     Images = 7,   // 1.2: a process's executable file mappings and their build-ids
     Symbols = 8,  // 1.2: symbols captured while recording: kernel functions, JIT maps
+    // 1.3: raw event records stored by columns (record/event_columns.h). A
+    // reader hands them on as an Events chunk; critical, so that a reader that
+    // cannot rebuild the records stops instead of skipping events.
+    EventColumns = 0x8009,
 };
 
 // Chunk types with this bit set change how later chunks must be read: a

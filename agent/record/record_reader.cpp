@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "record/crc32c.h"
+#include "record/event_columns.h"
 #include "util/error.h"
 #include "util/unique_fd.h"
 
@@ -310,6 +311,7 @@ bool RecordingReader::next(Chunk& out) {
             continue;
         }
         if (options_.skim && (h.type == static_cast<uint16_t>(ChunkType::Events) ||
+                              h.type == static_cast<uint16_t>(ChunkType::EventColumns) ||
                               h.type == static_cast<uint16_t>(ChunkType::Pagemap))) {
             ++chunks_;
             consume(total);
@@ -335,6 +337,16 @@ bool RecordingReader::next(Chunk& out) {
                 continue;
             }
             payload = raw_;
+        }
+        const bool columns = h.type == static_cast<uint16_t>(ChunkType::EventColumns);
+        if (columns) {
+            if (auto err = from_event_columns(payload, rows_)) {
+                if (!damaged(type_name, *err)) return false;
+                continue;
+            }
+            payload = rows_;
+            h.type = static_cast<uint16_t>(ChunkType::Events);
+            h.raw_size = static_cast<uint32_t>(rows_.size());
         }
         uint64_t records = 0;
         if (auto err = check_payload(h, payload, records)) {
@@ -365,6 +377,7 @@ bool RecordingReader::next(Chunk& out) {
         out.offset = at;
         out.header = h;
         out.payload = payload;
+        out.columns = columns;
         return true;
     }
     return false;
@@ -411,6 +424,7 @@ std::optional<std::string> RecordingReader::check_payload(const ChunkHeader& h,
         CapturedSymbols symbols;
         return decode_symbols(payload, symbols);
     }
+    case ChunkType::EventColumns: break;  // rebuilt and handed on as Events before this
     }
     return std::nullopt;
 }

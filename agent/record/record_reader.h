@@ -67,8 +67,9 @@ struct Damage {
 
 struct Chunk {
     uint64_t offset = 0;  // of its chunk header in the file
-    ChunkHeader header;
+    ChunkHeader header;  // an EventColumns chunk is handed on as Events, raw_size its records'
     std::span<const std::byte> payload;  // decompressed; valid until the next read
+    bool columns = false;                // stored as EventColumns
     ChunkType type() const { return static_cast<ChunkType>(header.type); }
 };
 
@@ -139,6 +140,7 @@ private:
 
     Decompressor decompressor_;
     Bytes raw_;
+    Bytes rows_;  // the records of an EventColumns chunk
 
     EndKind end_ = EndKind::Reading;
     uint64_t end_offset_ = 0;

@@ -89,6 +89,7 @@ struct ReadResult {
     std::vector<LossRecord> losses;
     std::vector<uint16_t> chunk_types;
     std::vector<uint16_t> chunk_flags;
+    std::vector<bool> chunk_columns;  // stored as EventColumns
     std::optional<Footer> footer;
     EndKind end = EndKind::Reading;
     uint64_t end_offset = 0;
@@ -108,6 +109,7 @@ inline ReadResult read_recording(std::span<const std::byte> bytes, ReaderOptions
         while (reader.next(chunk)) {
             r.chunk_types.push_back(chunk.header.type);
             r.chunk_flags.push_back(chunk.header.flags);
+            r.chunk_columns.push_back(chunk.columns);
             switch (chunk.type()) {
             case ChunkType::Events: {
                 EventRecords walk(chunk.payload);
