@@ -165,7 +165,7 @@ void ReportCollector::coarsen_time() {
     CellTable& merged = spare_cells_;
     merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
-    cells_.for_each([&](uint64_t key, const Cell& c) {
+    cells_.drain([&](uint64_t key, const Cell& c) {
         const uint64_t proc = key >> (kGranuleBits + kColumnBits);
         const uint64_t col = (key >> kGranuleBits) & (kColumns - 1);
         Cell& into = merged.at(cell_key(proc, col / 2, key & granule_mask));
@@ -200,7 +200,7 @@ void ReportCollector::coarsen_addresses() {
     CellTable& merged = spare_cells_;
     merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
-    cells_.for_each([&](uint64_t key, const Cell& c) {
+    cells_.drain([&](uint64_t key, const Cell& c) {
         Cell& into = merged.at((key & ~granule_mask) | ((key & granule_mask) >> 1));
         for (size_t l = 0; l < kHeatLayerCount; ++l) into.counts[l] += c.counts[l];
     });
