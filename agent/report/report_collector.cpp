@@ -86,10 +86,25 @@ struct ReportCollector::Process {
 
     std::vector<int64_t> resident, mapped;
     // The series' resident pages and mapped bytes as the last walk over the
-    // mappings found them; stale once an event of the process (or a snapshot)
-    // came after it, and walked again at the next sample.
+    // mappings found them, with the faults of the process since then added
+    // (follow_fault); stale once any other event of the process (or a
+    // snapshot, or new names) came after it, and walked again at the next
+    // sample. Faults are followed only while no other event came (changes_):
+    // what that changed, in this process or another, only a walk sees.
     std::vector<int64_t> series_resident_now, series_mapped_now;
     bool stale = true;
+    bool followed = false;  // faults of the process since the walk
+    uint64_t changes_at_walk = 0;
+    uint64_t resident_followed = 0;  // the process's resident pages then
+    // The pages of each mapping the walk went over, in address order, and the
+    // series each is counted in.
+    struct WalkedPiece {
+        uint64_t first_vpn = 0;
+        uint64_t end_vpn = 0;
+        size_t series = 0;
+    };
+    std::vector<WalkedPiece> walked;
+    size_t walked_hint = 0;  // the piece of the last followed fault
     std::vector<std::string> series_labels;
     std::unordered_map<std::string, size_t> series_index;
     std::vector<std::vector<int64_t>> series_resident, series_mapped;
@@ -165,7 +180,7 @@ void ReportCollector::coarsen_time() {
     CellTable& merged = spare_cells_;
     merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
-    cells_.for_each([&](uint64_t key, const Cell& c) {
+    cells_.drain([&](uint64_t key, const Cell& c) {
         const uint64_t proc = key >> (kGranuleBits + kColumnBits);
         const uint64_t col = (key >> kGranuleBits) & (kColumns - 1);
         Cell& into = merged.at(cell_key(proc, col / 2, key & granule_mask));
@@ -200,7 +215,7 @@ void ReportCollector::coarsen_addresses() {
     CellTable& merged = spare_cells_;
     merged.clear();
     const uint64_t granule_mask = (uint64_t{1} << kGranuleBits) - 1;
-    cells_.for_each([&](uint64_t key, const Cell& c) {
+    cells_.drain([&](uint64_t key, const Cell& c) {
         Cell& into = merged.at((key & ~granule_mask) | ((key & granule_mask) >> 1));
         for (size_t l = 0; l < kHeatLayerCount; ++l) into.counts[l] += c.counts[l];
     });
@@ -251,12 +266,18 @@ void ReportCollector::add_range(Process& proc, uint64_t start, uint64_t end) {
 void ReportCollector::name_range(Process& proc, uint64_t start, uint64_t end, std::string name) {
     if (start >= end || name.empty()) return;
     proc.names[start] = {end, std::move(name)};
+    proc.stale = true;  // the series' labels may change
 }
 
-void ReportCollector::walk_mappings(Process& proc) {
+void ReportCollector::walk_mappings(Process& proc, uint64_t resident_pages) {
     std::fill(proc.series_resident_now.begin(), proc.series_resident_now.end(), 0);
     std::fill(proc.series_mapped_now.begin(), proc.series_mapped_now.end(), 0);
     proc.stale = false;
+    proc.followed = false;
+    proc.changes_at_walk = changes_;
+    proc.resident_followed = resident_pages;
+    proc.walked.clear();
+    proc.walked_hint = 0;
     for (const MappingNow& m : timeline_.mappings_now(proc.pid)) {
         std::string label;
         auto named = proc.names.upper_bound(m.piece.start);
@@ -272,7 +293,36 @@ void ReportCollector::walk_mappings(Process& proc) {
         const size_t s = proc.series(label);
         proc.series_resident_now[s] += static_cast<int64_t>(m.resident_pages);
         proc.series_mapped_now[s] += static_cast<int64_t>(m.piece.bytes());
+        proc.walked.push_back({geometry_.vpn(m.piece.start), geometry_.vpn(m.piece.end), s});
     }
+}
+
+bool ReportCollector::follow_fault(Process& proc, const FaultData& d,
+                                   const std::optional<ProcessNow>& now) {
+    if (proc.stale || proc.ended || !now || proc.changes_at_walk != changes_) return false;
+    // The timeline's fault makes its own page resident, if it was not, and
+    // changes no other page's residency.
+    if (now->resident_pages == proc.resident_followed) {
+        proc.followed = true;
+        return true;
+    }
+    if (now->resident_pages != proc.resident_followed + 1) return false;
+    proc.resident_followed = now->resident_pages;
+    proc.followed = true;
+    const uint64_t vpn = geometry_.vpn(d.addr);
+    const auto inside = [&](size_t i) {
+        return i < proc.walked.size() && proc.walked[i].first_vpn <= vpn && vpn < proc.walked[i].end_vpn;
+    };
+    if (!inside(proc.walked_hint)) {
+        const auto it = std::upper_bound(
+            proc.walked.begin(), proc.walked.end(), vpn,
+            [](uint64_t v, const Process::WalkedPiece& p) { return v < p.first_vpn; });
+        if (it == proc.walked.begin()) return true;  // in no mapping: in no series
+        proc.walked_hint = static_cast<size_t>(it - proc.walked.begin()) - 1;
+        if (!inside(proc.walked_hint)) return true;
+    }
+    ++proc.series_resident_now[proc.walked[proc.walked_hint].series];
+    return true;
 }
 
 void ReportCollector::sample(Process& proc, size_t col) {
@@ -283,8 +333,8 @@ void ReportCollector::sample(Process& proc, size_t col) {
         std::fill(proc.series_resident_now.begin(), proc.series_resident_now.end(), 0);
         std::fill(proc.series_mapped_now.begin(), proc.series_mapped_now.end(), 0);
         proc.stale = true;
-    } else if (proc.stale) {
-        walk_mappings(proc);
+    } else if (proc.stale || (proc.followed && proc.changes_at_walk != changes_)) {
+        walk_mappings(proc, now->resident_pages);
     }
     for (size_t s = 0; s < proc.series_labels.size(); ++s) {
         proc.series_resident[s][col] = proc.series_resident_now[s];
@@ -294,7 +344,8 @@ void ReportCollector::sample(Process& proc, size_t col) {
 
 // ---------------------------------------------------------------- events
 
-void ReportCollector::on_fault(Process& proc, const Event& event, const FaultData& d, size_t col) {
+void ReportCollector::on_fault(Process& proc, const Event& event, const FaultData& d, size_t col,
+                               const std::optional<ProcessNow>& now) {
     const uint64_t page = geometry_.down(d.addr);
     add_range(proc, page, page + geometry_.size());
     Cell& c = cell(proc, col, d.addr);
@@ -307,7 +358,7 @@ void ReportCollector::on_fault(Process& proc, const Event& event, const FaultDat
     if (d.latency_ns && d.outcome == FaultOutcome::Major) {
         ++proc.major[col * kDurationBins + duration_bin(d.latency_ns)];
     }
-    if (const std::optional<ProcessNow> now = timeline_.process_now(event.pid)) {
+    if (now) {
         if (now->pages_touched > proc.pages_touched) {
             ++c.counts[static_cast<size_t>(HeatLayer::FirstTouches)];
             if (d.addr < proc.piece_start || d.addr >= proc.piece_end) {
@@ -351,6 +402,7 @@ void ReportCollector::on_event(const Event& event, std::span<const std::byte>) {
     ++events_;
     last_ts_ = std::max(last_ts_, event.ts_ns);
     if (event.type == EventType::Lost) {
+        ++changes_;
         timeline_.add(event);
         return;
     }
@@ -362,8 +414,12 @@ void ReportCollector::on_event(const Event& event, std::span<const std::byte>) {
     Process& proc = found ? *found : process(event.pid, event.comm);
     // The levels at the end of the column the process leaves, before this event.
     if (proc.last_col != kNone && proc.last_col != col && !proc.ended) sample(proc, proc.last_col);
+    // A fault changes one page: the series follow it without a new walk.
+    const FaultData* fault = std::get_if<FaultData>(&event.data);
+    if (!fault) ++changes_;
     timeline_.add(event);
-    proc.stale = true;
+    const std::optional<ProcessNow> now = fault ? timeline_.process_now(event.pid) : std::nullopt;
+    if (!fault || !follow_fault(proc, *fault, now)) proc.stale = true;
     if (!proc.ended) {
         proc.last_col = col;
         if (proc.first_col == kNone) proc.first_col = col;
@@ -373,7 +429,7 @@ void ReportCollector::on_event(const Event& event, std::span<const std::byte>) {
         [&](const auto& d) {
             using T = std::decay_t<decltype(d)>;
             if constexpr (std::is_same_v<T, FaultData>) {
-                on_fault(proc, event, d, col);
+                on_fault(proc, event, d, col, now);
             } else if constexpr (std::is_same_v<T, MmapData>) {
                 if (d.err != 0) return;
                 const uint64_t start = geometry_.down(d.addr);
@@ -457,6 +513,7 @@ void ReportCollector::on_snapshot(const PagemapSnapshot& snapshot) {
     if (proc && !proc->ended && proc->last_col != kNone && proc->last_col != col) {
         sample(*proc, proc->last_col);
     }
+    ++changes_;
     timeline_.add_snapshot(snapshot);
     if (!proc || proc->ended) return;
     proc->stale = true;

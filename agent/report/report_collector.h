@@ -14,7 +14,8 @@
 //               for the heatmap's bands
 //   per column  resident pages and mapped bytes, in total and per mapping
 //               (sampled from the timeline when a process's column changes,
-//               walking its mappings if an event came since the last walk),
+//               walking its mappings if an event other than a fault came
+//               since the last walk; a fault adds its page to its mapping),
 //               fault latencies (minor and major) and mmap-to-first-touch
 //               times in log-scale bins, faults by instruction pointer
 //
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -66,8 +68,12 @@ private:
     void add_range(Process& proc, uint64_t start, uint64_t end);
     void name_range(Process& proc, uint64_t start, uint64_t end, std::string name);
     void sample(Process& proc, size_t col);
-    void walk_mappings(Process& proc);
-    void on_fault(Process& proc, const Event& event, const FaultData& d, size_t col);
+    void walk_mappings(Process& proc, uint64_t resident_pages);
+    // Counts in its series the page a fault of the process made resident
+    // (`now`: the process after it); false if the mappings must be walked again.
+    bool follow_fault(Process& proc, const FaultData& d, const std::optional<ProcessNow>& now);
+    void on_fault(Process& proc, const Event& event, const FaultData& d, size_t col,
+                  const std::optional<ProcessNow>& now);
 
     TimelineBuilder& timeline_;
     kernel::PageGeometry geometry_;
@@ -84,6 +90,7 @@ private:
     Cell* cached_cell_ = nullptr;
     uint64_t last_ts_ = 0;
     uint64_t events_ = 0;
+    uint64_t changes_ = 0;  // events and snapshots but faults: any may change any process's pages
 };
 
 }  // namespace pagetrace

@@ -78,9 +78,24 @@ std::vector<std::pair<uint64_t, PageRecord>> PageTable::extract_range(uint64_t f
 
 uint64_t PageTable::count_with(uint64_t first, uint64_t end, uint64_t flags) const {
     uint64_t count = 0;
-    const_cast<PageTable*>(this)->for_each(first, end, [&](uint64_t, const PageRecord& rec) {
-        if (rec.has(flags)) ++count;
-    });
+    if (first >= end) return count;
+    for (auto it = chunks_.lower_bound(first >> kChunkShift);
+         it != chunks_.end() && (it->first << kChunkShift) < end; ++it) {
+        const Chunk& chunk = it->second;
+        const uint64_t in_range = range_mask(it->first, first, end) & chunk.mask;
+        if (in_range == chunk.mask) {
+            // All of the chunk's records: one plain loop (mappings_now walks
+            // whole mappings).
+            for (const PageRecord& rec : chunk.records) count += rec.has(flags) ? 1 : 0;
+            continue;
+        }
+        uint64_t mask = chunk.mask;
+        for (size_t index = 0; mask; ++index) {
+            const uint64_t bit = mask & (~mask + 1);
+            mask &= mask - 1;
+            if ((in_range & bit) && chunk.records[index].has(flags)) ++count;
+        }
+    }
     return count;
 }
 
