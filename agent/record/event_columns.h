@@ -1,4 +1,4 @@
-// Events chunks stored by columns (format 1.3, chunk flag kChunkFlagColumns).
+// Events chunks stored by columns (format 1.3, chunk type EventColumns).
 //
 // Most of an events chunk is records of one size (faults, during a storm),
 // and most of their bytes change little from one record to the next: the
@@ -28,8 +28,8 @@
 
 namespace pagetrace::recording {
 
-// Writes the columnar form of a payload of whole records (each starting with
-// the u16 type and u16 size of pt_event_header) into `out`. Returns false,
+// Writes the columnar form of a payload of whole records (walked as
+// decode/framing.h's EventRecords does) into `out`. Returns false,
 // leaving `out` unspecified, when the columns would not pay: too few records
 // of one size, or a payload that is not a sequence of whole records.
 bool to_event_columns(std::span<const std::byte> records, Bytes& out);
