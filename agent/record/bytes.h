@@ -40,6 +40,12 @@ void put_at(Bytes& out, size_t offset, T value) {
     std::memcpy(out.data() + offset, &value, sizeof(T));
 }
 
+// A string as u32 length + bytes (mapping fields of pagemap and images payloads).
+inline void put_string32(Bytes& out, std::string_view text) {
+    put<uint32_t>(out, static_cast<uint32_t>(text.size()));
+    put_bytes(out, text);
+}
+
 // Reads fields front to back. Every read checks the bounds first; after one
 // fails, ok() stays false and all further reads fail too.
 class ByteReader {
@@ -85,6 +91,12 @@ private:
     size_t pos_ = 0;
     bool ok_ = true;
 };
+
+// Reads what put_string32 wrote.
+inline bool get_string32(ByteReader& in, std::string& out) {
+    uint32_t len = 0;
+    return in.get(len) && in.get_string(len, out);
+}
 
 inline std::span<const std::byte> as_byte_span(std::string_view text) {
     return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
