@@ -58,6 +58,28 @@ static __always_inline void pt_targets_changed(void)
 	__sync_fetch_and_add(&pt_targets_gen, 1);
 }
 
+/*
+ * A filter in front of pt_targets, for the hooks every process on the machine
+ * runs through (faults, syscalls, context switches): bit tgid % PT_TARGET_BITS
+ * is set, by BPF and by the agent, before a tgid goes into pt_targets, and is
+ * never cleared while the programs are loaded. A clear bit means "not a
+ * target" at the cost of one load, without a map lookup; a set bit (a target,
+ * a former one, or another tgid with the same bit) asks pt_targets.
+ */
+#define PT_TARGET_BITS 65536
+__u64 pt_target_bits[PT_TARGET_BITS / 64] __weak;
+
+static __always_inline int pt_maybe_target(__u32 tgid)
+{
+	return (pt_target_bits[(tgid / 64) % (PT_TARGET_BITS / 64)] >> (tgid % 64)) & 1;
+}
+
+static __always_inline void pt_note_target(__u32 tgid)
+{
+	__sync_fetch_and_or(&pt_target_bits[(tgid / 64) % (PT_TARGET_BITS / 64)],
+			    1ULL << (tgid % 64));
+}
+
 static __always_inline int pt_event_enabled(__u32 type)
 {
 	return (pt_cfg_event_mask >> type) & 1;
@@ -65,7 +87,11 @@ static __always_inline int pt_event_enabled(__u32 type)
 
 static __always_inline __u32 pt_target_state(__u32 tgid)
 {
-	struct pt_target *t = bpf_map_lookup_elem(&pt_targets, &tgid);
+	struct pt_target *t;
+
+	if (!pt_maybe_target(tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&pt_targets, &tgid);
 
 	return t ? t->state : 0;
 }
@@ -75,6 +101,7 @@ static __always_inline void pt_set_target_state(__u32 tgid, __u32 state, const c
 	struct pt_target t = { .state = state };
 
 	bpf_probe_read_kernel_str(t.comm, sizeof(t.comm), comm);
+	pt_note_target(tgid);
 	bpf_map_update_elem(&pt_targets, &tgid, &t, BPF_ANY);
 	pt_targets_changed();
 }

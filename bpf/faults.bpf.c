@@ -4,8 +4,9 @@
  * page_fault_user (the faulting instruction ran in user mode) and
  * page_fault_kernel (the kernel touched a user page, e.g. copy_to_user in
  * read()). Outcome: the thread's fault counters (faults.bpf.h); latency: the
- * software perf events for minor and major faults, attached per CPU by the
- * agent with a sample period.
+ * software perf events for minor and major faults, opened by the agent with a
+ * sample period on the traced threads (inherited by those they create), so
+ * that other processes do not pay for them.
  */
 #include "faults.bpf.h"
 
@@ -29,6 +30,9 @@ static __always_inline int pt_fault_entry(unsigned long address, struct pt_regs 
 	if (address >= PT_USER_ADDR_END)
 		return 0;
 	task = bpf_get_current_task_btf();
+	/* What every other process's fault pays: one load. */
+	if (!pt_maybe_target(task->tgid))
+		return 0;
 	/* A traced thread keeps its answer from pt_targets in its storage while
 	 * the targets stay as they were: one lookup fewer per fault. Threads of
 	 * other processes get storage only when they are traced. */

@@ -104,12 +104,14 @@ static __always_inline int pt_vma_home(struct vm_area_struct *vma, __u64 index,
  * anon_vma (low bit set), whose tree holds a chain link per VMA (the owner's,
  * and those of forked children); a file folio's mapping is the file's
  * address_space, whose i_mmap tree holds the VMAs mapping it. folio->index is
- * the page's offset in the VMA's object either way.
+ * the page's offset in the VMA's object either way; `sub` is the page's place
+ * in a large folio (0: its first page).
  */
-static __always_inline int pt_folio_rmap_home(struct folio *folio, struct pt_folio_home *home)
+static __always_inline int pt_folio_rmap_home(struct folio *folio, __u64 sub,
+					      struct pt_folio_home *home)
 {
 	unsigned long mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
-	__u64 index = BPF_CORE_READ(folio, index);
+	__u64 index = BPF_CORE_READ(folio, index) + sub;
 	struct rb_node *stack[PT_RMAP_STACK];
 	struct rb_node *node;
 	__u32 top = 0;
@@ -166,7 +168,7 @@ static __always_inline int pt_folio_home(struct folio *folio, __u64 pfn, struct 
 {
 	struct pt_frame_owner *o;
 
-	if (pt_folio_rmap_home(folio, home))
+	if (pt_folio_rmap_home(folio, 0, home))
 		return 1;
 	o = pfn ? pt_traced_frame(pfn) : 0;
 	if (!o)
@@ -174,6 +176,35 @@ static __always_inline int pt_folio_home(struct folio *folio, __u64 pfn, struct 
 	home->tgid = o->tgid;
 	home->vaddr = o->vaddr;
 	return 1;
+}
+
+/*
+ * Where a traced process maps frame `pfn`, through the reverse map of the
+ * folio it is part of (its struct page's compound_head names the folio of a
+ * tail page); 0 if where struct pages are is not known. For frames in
+ * another task's hands (a migration), which the agent does not put in the
+ * frame index when the reverse map finds them: pages only one process maps.
+ */
+static __always_inline int pt_frame_rmap_home(__u64 pfn, struct pt_folio_home *home)
+{
+	__u64 base = pt_vmemmap_base, sub = 0, head_pfn;
+	struct folio *folio;
+	unsigned long head;
+	struct page *page;
+
+	if (!base || !pfn)
+		return 0;
+	page = (struct page *)(base + pfn * bpf_core_type_size(struct page));
+	head = BPF_CORE_READ(page, compound_head);
+	folio = (struct folio *)page;
+	if (head & 1) {
+		folio = (struct folio *)(head - 1);
+		head_pfn = pt_folio_pfn(folio);
+		if (!head_pfn || head_pfn > pfn || pfn - head_pfn >= (1U << 18))
+			return 0;
+		sub = pfn - head_pfn;
+	}
+	return pt_folio_rmap_home(folio, sub, home);
 }
 
 /* by_pid/by_comm: the task doing the work. */

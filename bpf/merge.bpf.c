@@ -4,7 +4,8 @@
  * page into a shared frame, and khugepaged or MADV_COLLAPSE replacing the
  * small pages of a range with one huge page. Both run in ksmd/khugepaged (or
  * the madvise caller) and name the mm: its owner is the process, the KSM
- * rmap item gives the address, and the frame index the collapsed range's.
+ * rmap item gives the address, and the frame index or the reverse map of a
+ * page the collapse isolated the collapsed range's.
  */
 #include "frames.bpf.h"
 
@@ -63,16 +64,47 @@ int BPF_PROG(pt_ksm_merge_one_page, unsigned long pfn, void *rmap_item, void *mm
 	return 0;
 }
 
+/* Per collapsing thread: where the range it last isolated for a collapse is
+ * mapped in a traced process (the scan's end names only a frame of it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pt_folio_home);
+} pt_collapse_homes SEC(".maps");
+
+/* A collapse isolated the small pages of a range; `folio` is one of them,
+ * still mapped: its reverse map tells where. */
+SEC("tp_btf/mm_collapse_huge_page_isolate")
+int BPF_PROG(pt_collapse_isolate, struct folio *folio)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pt_folio_home home;
+
+	if (!folio || !pt_event_enabled(PT_EV_COLLAPSE))
+		return 0;
+	if (pt_folio_rmap_home(folio, 0, &home))
+		bpf_map_update_elem(&pt_collapse_homes, &tid, &home, BPF_ANY);
+	return 0;
+}
+
 /* The end of a scan of one PMD range, after its collapse (if it was tried):
  * status is the collapse's result, pfn one of the small pages it replaced. */
 SEC("tracepoint/huge_memory/mm_khugepaged_scan_pmd")
 int pt_khugepaged_scan_pmd(struct trace_event_raw_mm_khugepaged_scan_pmd *ctx)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pt_folio_home *isolated, home = {};
 	struct pt_collapse_event *e;
 	struct pt_frame_owner *o;
 	__u64 pfn = ctx->pfn;
 	__u32 owner;
 
+	isolated = bpf_map_lookup_elem(&pt_collapse_homes, &tid);
+	if (isolated) {
+		home = *isolated;
+		bpf_map_delete_elem(&pt_collapse_homes, &tid);
+	}
 	if (!pt_event_enabled(PT_EV_COLLAPSE) ||
 	    ctx->status != bpf_core_enum_value(enum scan_result, SCAN_SUCCEED))
 		return 0;
@@ -84,7 +116,13 @@ int pt_khugepaged_scan_pmd(struct trace_event_raw_mm_khugepaged_scan_pmd *ctx)
 	if (!e)
 		return 0;
 	pt_fill_owner_header(&e->hdr, PT_EV_COLLAPSE, sizeof(*e), owner);
-	e->addr = o && o->tgid == owner ? o->vaddr & ~((PT_PMD_PAGES << 12) - 1ULL) : 0;
+	/* The range: from the frame index, or from what the collapse isolated. */
+	if (o && o->tgid == owner)
+		e->addr = o->vaddr & ~((PT_PMD_PAGES << 12) - 1ULL);
+	else if (home.tgid == owner)
+		e->addr = home.vaddr & ~((PT_PMD_PAGES << 12) - 1ULL);
+	else
+		e->addr = 0;
 	e->new_pfn = 0;
 	e->pages = PT_PMD_PAGES;
 	e->status = ctx->status;

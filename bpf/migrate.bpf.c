@@ -4,12 +4,15 @@
  * in another task (kcompactd, a NUMA-balancing fault, a migrating syscall).
  *
  * The migration tracepoints carry the virtual address and the PTE, not the
- * owner. The agent keeps pt_frames (PFN -> owning traced process and virtual
- * page) filled from pagemap; set_migration_pte decodes the old PFN from the
- * migration entry and looks it up there, which also filters out the migration
- * of every frame that is not ours at the earliest point. remove_migration_pte
- * gives the new PFN; the pair becomes one migrate event, and pt_frames follows
- * the page to its new frame without a round trip to the agent.
+ * owner. set_migration_pte decodes the old PFN from the migration entry and
+ * finds its owner: in pt_frames (PFN -> owning traced process and virtual
+ * page), which the agent fills from pagemap with the frames more than one
+ * process may map, or else through the reverse map of the frame's folio
+ * (frames.bpf.h), which finds the pages only one process maps. Either filters
+ * out the migration of every frame that is not ours at the earliest point.
+ * remove_migration_pte gives the new PFN; the pair becomes one migrate event,
+ * and an indexed page's pt_frames entry follows it to its new frame without a
+ * round trip to the agent.
  */
 #include "frames.bpf.h"
 #include "migrate.bpf.h"
@@ -29,7 +32,8 @@
 
 struct pt_inflight {
 	__u32 owner;
-	__u32 order;
+	__u16 order;
+	__u16 indexed; /* found in pt_frames (which then follows the page) */
 	__u64 old_pfn;
 };
 
@@ -97,15 +101,22 @@ int BPF_PROG(pt_migrate_start, enum migrate_mode mode, int reason)
 static __always_inline void pt_migration_begins(unsigned long addr, __u64 old_pfn, __u32 order)
 {
 	struct pt_frame_owner *o = bpf_map_lookup_elem(&pt_frames, &old_pfn);
-	struct pt_inflight f;
+	struct pt_folio_home home;
+	struct pt_inflight f = { .order = order, .old_pfn = old_pfn };
 	__u64 page = addr & PT_PAGE_MASK;
 
-	/* A frame we index for another page, or a process no longer traced: not ours. */
-	if (!o || o->vaddr != page || !pt_traced_tgid(o->tgid))
+	/* The frame index (frames several processes may map), then the folio's
+	 * reverse map (the pages only one maps, which the agent leaves out of
+	 * the index). A frame of another page, or of a process no longer
+	 * traced, is not ours. */
+	if (o && o->vaddr == page && pt_traced_tgid(o->tgid)) {
+		f.owner = o->tgid;
+		f.indexed = 1;
+	} else if (pt_frame_rmap_home(old_pfn, &home) && home.vaddr == page) {
+		f.owner = home.tgid;
+	} else {
 		return;
-	f.owner = o->tgid;
-	f.order = order;
-	f.old_pfn = old_pfn;
+	}
 	bpf_map_update_elem(&pt_migrations_in_flight, &page, &f, BPF_ANY);
 }
 
@@ -128,10 +139,12 @@ static __always_inline void pt_migration_ends(unsigned long addr, __u64 new_pfn)
 	if (new_pfn == f.old_pfn)
 		return;
 
-	bpf_map_delete_elem(&pt_frames, &f.old_pfn);
-	o.tgid = f.owner;
-	o.vaddr = page;
-	bpf_map_update_elem(&pt_frames, &new_pfn, &o, BPF_ANY);
+	if (f.indexed) {
+		bpf_map_delete_elem(&pt_frames, &f.old_pfn);
+		o.tgid = f.owner;
+		o.vaddr = page;
+		bpf_map_update_elem(&pt_frames, &new_pfn, &o, BPF_ANY);
+	}
 
 	tid = (__u32)bpf_get_current_pid_tgid();
 	call = bpf_map_lookup_elem(&pt_migration_calls, &tid);

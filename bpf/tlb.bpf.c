@@ -37,7 +37,7 @@ int BPF_PROG(pt_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		*slot = pt_traced_tgid(next_tgid) ? next_tgid : 0;
 	/* A fault of the thread switched away from, if it is over (its counters
 	 * moved; a fault that sleeps, on I/O say, has not counted yet). */
-	if (pt_cfg_fault_park) {
+	if (pt_cfg_fault_park && pt_maybe_target(prev->tgid)) {
 		struct pt_parked_fault *f = bpf_task_storage_get(&pt_parked_faults, prev, 0, 0);
 
 		if (f && f->parked && pt_counted_outcome(prev, f) != PT_OUTCOME_UNACCOUNTED)

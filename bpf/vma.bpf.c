@@ -43,6 +43,9 @@ int BPF_PROG(pt_sys_enter, struct pt_regs *regs, long nr)
 	__u32 type = pt_vma_event_of(nr);
 	__u32 tid;
 
+	/* Every other process's syscall stops here. */
+	if (!pt_maybe_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	/* A fault of this thread is over by its next syscall: its outcome now. */
 	if (pt_cfg_fault_park) {
 		struct task_struct *task = bpf_get_current_task_btf();
@@ -180,7 +183,7 @@ int BPF_PROG(pt_sys_exit, struct pt_regs *regs, long ret)
 	__u32 type = pt_vma_event_of(regs->orig_ax);
 	__u32 tid;
 
-	if (!type)
+	if (!type || !pt_maybe_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	parked = bpf_map_lookup_elem(&pt_pending_syscalls, &tid);

@@ -114,6 +114,7 @@ if ((quick)); then
     offline_blocks=2                               # memory blocks offlined per run
     capture_args=(--mib 128 --iterations 2)        # 65,536 faults per thread
     capture_runs=2
+    bystander_runs=5
     snapshot_gib=2
     snapshot_runs=3
     replay_args=(--mib 512 --iterations 4)         # 524,288 faults
@@ -127,6 +128,7 @@ else
     offline_blocks=3
     capture_args=(--mib 256 --iterations 4)        # 262,144 faults per thread
     capture_runs=3
+    bystander_runs=11                              # ratios of ~1%: more rounds than the others
     snapshot_gib=4
     snapshot_runs=5
     replay_args=(--mib 512 --iterations 16)        # 2,097,152 faults
@@ -145,14 +147,15 @@ if ((do_build)); then
         cmake -S "$repo_root" -B "$build_dir" >&2 || die "cmake configure failed (tools/build.sh installs the dependencies)"
     fi
     cmake --build "$build_dir" -j2 --target pagetrace fault_storm mmap_churn touch_pages \
-        runstat snapshot_bench >&2 || die "build failed"
+        runstat snapshot_bench hook_floor >&2 || die "build failed"
 fi
 pt="$build_dir/pagetrace"
 wl="$build_dir/workloads"
 runstat="$build_dir/bench/runstat"
 snapshot_bench="$build_dir/bench/snapshot_bench"
+hook_floor="$build_dir/bench/hook_floor"
 bt_script="$script_dir/bench/pagetrace-equivalent.bt"
-for f in "$pt" "$wl/fault_storm" "$wl/mmap_churn" "$wl/touch_pages" "$runstat" "$snapshot_bench"; do
+for f in "$pt" "$wl/fault_storm" "$wl/mmap_churn" "$wl/touch_pages" "$runstat" "$snapshot_bench" "$hook_floor"; do
     [[ -x "$f" ]] || die "missing $f (build it, or drop --no-build)"
 done
 pt=$(realpath "$pt")
@@ -756,39 +759,52 @@ section_capture() {
 # the fault entry programs run for every fault on the machine (and leave at
 # once for other processes), the sampled completion events count every fault.
 section_bystander() {
-    local r p
+    local r p m
     echo "## Bystander: a fault storm pagetrace does not trace"
     echo
-    echo "\`fault_storm ${storm_args[*]}\` untraced, alone and while \`pagetrace record -- sleep\` runs on the"
-    echo "same machine (started 1 s before), interleaved, $runs runs each: what every other process"
-    echo "pays for the one being traced."
+    echo "\`fault_storm ${storm_args[*]}\` untraced: alone, beside empty BPF programs on the fault-entry"
+    echo "tracepoints (\`bench/hook_floor\`: the floor of any hook there), and while \`pagetrace record"
+    echo "-- sleep\` runs on the same machine (started 1 s before) with its default settings and with"
+    echo "\`--latency-every 0\`; interleaved, $bystander_runs runs each: what every other process pays for the"
+    echo "one being traced."
     echo
     local by="$work/bystander.txt"
     : >"$by"
-    note "bystander: $runs runs"
-    for ((r = 0; r < runs; ++r)); do
-        p="$work/bystander.alone.$r"
-        "$wl/fault_storm" "${storm_args[@]}" --report "$p.report" >/dev/null 2>&1 || die "fault_storm failed"
-        echo "mode=alone inner=$(kv "$p.report" seconds)" >>"$by"
-        p="$work/bystander.beside.$r"
-        "$pt" record --force -o "$p.ptr" -- sleep 600 >/dev/null 2>"$p.err" &
-        local idle=$!
-        sleep 1
-        "$wl/fault_storm" "${storm_args[@]}" --report "$p.report" >/dev/null 2>&1 || die "fault_storm failed"
-        kill -INT "$idle"
-        wait "$idle" || true
-        echo "mode=beside inner=$(kv "$p.report" seconds)" >>"$by"
-        rm -f "$p.ptr"
+    note "bystander: $bystander_runs runs"
+    for ((r = 0; r < bystander_runs; ++r)); do
+        for m in alone floor record record_nolat; do
+            p="$work/bystander.$m.$r"
+            local beside=""
+            case $m in
+            floor) "$hook_floor" 2>"$p.err" & beside=$! ;;
+            record) "$pt" record --force -o "$p.ptr" -- sleep 600 >/dev/null 2>"$p.err" & beside=$! ;;
+            record_nolat) "$pt" record --latency-every 0 --force -o "$p.ptr" -- sleep 600 >/dev/null 2>"$p.err" & beside=$! ;;
+            esac
+            [[ -n $beside ]] && sleep 1
+            "$wl/fault_storm" "${storm_args[@]}" --report "$p.report" >/dev/null 2>&1 || die "fault_storm failed"
+            if [[ -n $beside ]]; then
+                kill -INT "$beside"
+                wait "$beside" || true
+            fi
+            echo "mode=$m inner=$(kv "$p.report" seconds)" >>"$by"
+            rm -f "$p.ptr"
+        done
     done
     local b_ratio
     b_ratio=$(awk "$AWK_STATS"'{ add(field($0, "mode"), field($0, "inner")) }
-        END { printf "%.3f", med(L["beside"]) / med(L["alone"]) }' "$by")
+        END { printf "%.3f", med(L["record"]) / med(L["alone"]) }' "$by")
     awk "$AWK_STATS"'{ add(field($0, "mode"), field($0, "inner")) }
         END {
             print "| fault storm | workload s, median (min–max) | × alone |"
             print "|---|---:|---:|"
-            printf "| alone | %.3f (%.3f–%.3f) | 1.00× |\n", med(L["alone"]), mn(L["alone"]), mx(L["alone"])
-            printf "| beside `pagetrace record -- sleep` | %.3f (%.3f–%.3f) | %.3f× |\n", med(L["beside"]), mn(L["beside"]), mx(L["beside"]), med(L["beside"]) / med(L["alone"])
+            split("alone floor record_nolat record", M, " ")
+            N["alone"] = "alone"; N["floor"] = "beside empty programs on the fault-entry tracepoints (floor)"
+            N["record"] = "beside `pagetrace record -- sleep`"; N["record_nolat"] = "beside `pagetrace record --latency-every 0 -- sleep`"
+            for (i = 1; i <= 4; ++i) {
+                m = M[i]
+                if (L[m] == "") continue
+                printf "| %s | %.3f (%.3f–%.3f) | %.3f× |\n", N[m], med(L[m]), mn(L[m]), mx(L[m]), med(L[m]) / med(L["alone"])
+            }
         }' "$by"
     echo
     goal "an untraced process's fault storm while pagetrace traces another" "≤ 1.01×" "${b_ratio}×" \

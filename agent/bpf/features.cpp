@@ -43,6 +43,18 @@ int open_software_perf_event(uint64_t config, int cpu, uint64_t sample_period) {
         ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
 }
 
+int open_thread_perf_event(uint64_t config, pid_t tid, uint64_t sample_period) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = config;
+    attr.sample_period = sample_period;
+    attr.disabled = 1;
+    attr.inherit = 1;
+    return static_cast<int>(
+        ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
 std::vector<HookStatus> probe_hooks(const std::string& btf_path) {
     std::unique_ptr<btf, BtfDeleter> kernel_btf(
         btf_path.empty() ? btf__load_vmlinux_btf() : btf__parse(btf_path.c_str(), nullptr));

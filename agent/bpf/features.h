@@ -2,6 +2,8 @@
 // against the kernel's BTF and perf, and told to people by `pagetrace features`.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,5 +25,10 @@ std::string describe_features(std::span<const HookStatus> hooks);
 // attaches to, and what probing that hook tries. Returns the fd, or -1 with
 // errno set.
 int open_software_perf_event(uint64_t config, int cpu, uint64_t sample_period = 1);
+
+// The same event for one thread `tid` on any CPU, inherited by the threads and
+// processes it creates from now on (each inherited copy runs the attached
+// program too).
+int open_thread_perf_event(uint64_t config, pid_t tid, uint64_t sample_period);
 
 }  // namespace pagetrace

@@ -280,6 +280,13 @@ const std::vector<Hook>& hook_table() {
          .needs_tracefs = true,
          .role = "khugepaged or MADV_COLLAPSE made a huge page of a range",
          .how = ", owner from the mm, range from the frame index"},
+        {.name = "huge_memory:mm_collapse_huge_page_isolate",
+         .kind = HookKind::Tracepoint,
+         .btf_name = "mm_collapse_huge_page_isolate",
+         .programs = {"pt_collapse_isolate"},
+         .feeds = bit(PT_EV_COLLAPSE),
+         .role = "the small pages a collapse replaces, isolated",
+         .how = ": the collapsed range's address from their reverse map"},
     };
     return table;
 }

@@ -37,8 +37,9 @@ struct Hook {
     std::string_view btf_name = {};
     // PerfSoftwareEvent: PERF_COUNT_SW_*.
     uint64_t perf_config = 0;
-    // The skeleton's programs that attach to it (the perf ones are attached
-    // per CPU by Tracer::attach_fault_completion()).
+    // The skeleton's programs that attach to it (the perf ones per traced
+    // thread by Tracer::watch_faults(), or per CPU by
+    // Tracer::attach_fault_completion() when they are the only fault source).
     std::vector<std::string_view> programs = {};
     // PT_EVENT_BIT mask of the event types its programs help make: they are
     // loaded when one of them is wanted. The process lifecycle hooks feed every

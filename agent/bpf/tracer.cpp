@@ -20,6 +20,7 @@
 
 #include "bpf/features.h"
 #include "proc/pagemap.h"
+#include "proc/process_info.h"
 #include "util/unique_fd.h"
 #include "pagetrace_bpf.skel.h"
 #include "util/error.h"
@@ -153,7 +154,11 @@ Tracer::Tracer(const TracerOptions& options)
 
     attach_tracepoints();
     if (bpf_program__autoload(skel_->progs.pt_delete_from_page_cache)) calibrate_frames();
-    if (fault_completion_) attach_fault_completion();
+    // With the entry hooks, latency is sampled in the traced processes only
+    // (watch_faults); without them the completion events are the fault source
+    // and must see every process from the start.
+    per_process_completion_ = fault_completion_ && plan.fault_entry;
+    if (fault_completion_ && !per_process_completion_) attach_fault_completion();
     spdlog::debug("BPF programs attached; ring buffer {} bytes, {} possible CPUs; events: {}",
                   options.ring_bytes, num_cpus_, event_names(event_mask_));
 }
@@ -242,8 +247,9 @@ void Tracer::calibrate_frames() {
     }
 }
 
-// The software page-fault events fire when a fault completes; one per CPU and
-// kind, each running the matching BPF program.
+// The software page-fault events fire when a fault completes. Without the
+// entry hooks they are the fault source: one per CPU and kind, for every
+// process, each running the matching BPF program.
 void Tracer::attach_fault_completion() {
     for (int cpu : online_cpus()) {
         for (const auto& [config, prog] :
@@ -271,6 +277,7 @@ void Tracer::attach_fault_completion() {
 
 Tracer::~Tracer() {
     // Before the programs they run go away.
+    process_links_.clear();
     perf_links_.clear();
     tracepoint_links_.clear();
 }
@@ -285,17 +292,74 @@ void Tracer::add_target(pid_t tgid, uint32_t state, const std::string& comm) {
     pt_target value{};
     value.state = state;
     std::strncpy(value.comm, comm.c_str(), sizeof(value.comm) - 1);
+    // The programs' filter in front of pt_targets: its bit first (see
+    // pt_maybe_target in bpf/common.bpf.h).
+    auto& bits = skel_->bss->pt_target_bits;
+    const size_t words = sizeof(bits) / sizeof(bits[0]);
+    __atomic_fetch_or(&bits[(key / 64) % words], uint64_t{1} << (key % 64), __ATOMIC_SEQ_CST);
     if (bpf_map__update_elem(skel_->maps.pt_targets, &key, sizeof(key), &value, sizeof(value),
                              BPF_ANY)) {
         throw Error(errno_message("adding pid " + std::to_string(tgid) + " to the filter", errno));
     }
     targets_changed();
+    watch_faults(tgid);
 }
 
 void Tracer::remove_target(pid_t tgid) {
     const uint32_t key = static_cast<uint32_t>(tgid);
     bpf_map__delete_elem(skel_->maps.pt_targets, &key, sizeof(key), 0);
     targets_changed();
+    note_exit(tgid);
+}
+
+bool Tracer::covered(pid_t tgid) const {
+    return process_links_.count(tgid) != 0 || inherited_.count(tgid) != 0;
+}
+
+void Tracer::watch_faults(pid_t tgid) {
+    if (!per_process_completion_ || covered(tgid)) return;
+    auto& links = process_links_[tgid];
+    // A thread created before its creator had the events did not inherit
+    // them: list the threads again until no new one turns up.
+    std::unordered_set<pid_t> done;
+    for (bool found = true; found;) {
+        found = false;
+        for (pid_t tid : thread_ids(tgid)) {
+            if (!done.insert(tid).second) continue;
+            found = true;
+            for (const auto& [config, prog] :
+                 {std::pair{PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.pt_fault_minor},
+                  std::pair{PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.pt_fault_major}}) {
+                const int fd = open_thread_perf_event(config, tid, completion_period_);
+                bpf_link* link = fd < 0 ? nullptr : bpf_program__attach_perf_event(prog, fd);
+                if (!link) {
+                    const int err = errno;
+                    if (fd >= 0) ::close(fd);
+                    // The thread exited meanwhile: nothing lost.
+                    if (err == ESRCH) break;
+                    if (!warned_watch_) {
+                        spdlog::warn("{}: its faults keep their outcome but have no latency_ns",
+                                     errno_message(fmt::format("cannot sample the fault latency "
+                                                               "of thread {} of pid {}",
+                                                               tid, tgid),
+                                                   err));
+                        warned_watch_ = true;
+                    }
+                    break;
+                }
+                links.emplace_back(link);  // owns the perf event fd from here
+            }
+        }
+    }
+}
+
+void Tracer::note_fork(pid_t parent, pid_t child) {
+    if (per_process_completion_ && covered(parent)) inherited_.insert(child);
+}
+
+void Tracer::note_exit(pid_t tgid) {
+    process_links_.erase(tgid);
+    inherited_.erase(tgid);
 }
 
 std::vector<pid_t> Tracer::targets() const {
@@ -334,6 +398,10 @@ bool Tracer::tracks_frames() const {
                                   PT_EVENT_BIT(PT_EV_SWAP_OUT) | PT_EVENT_BIT(PT_EV_EVICT) |
                                   PT_EVENT_BIT(PT_EV_COLLAPSE);
     return (event_mask_ & kByFrame) != 0;
+}
+
+bool Tracer::finds_frames_by_rmap() const {
+    return __atomic_load_n(&skel_->bss->pt_vmemmap_base, __ATOMIC_SEQ_CST) != 0;
 }
 
 size_t Tracer::index_frames(std::span<const uint64_t> pfns,

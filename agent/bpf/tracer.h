@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bpf/hooks.h"
@@ -41,9 +43,23 @@ public:
     Tracer& operator=(const Tracer&) = delete;
     ~Tracer();
 
-    // Adds a process to the in-kernel filter with a PT_TARGET_* state.
+    // Adds a process to the in-kernel filter with a PT_TARGET_* state (and
+    // samples its faults' latency: watch_faults).
     void add_target(pid_t tgid, uint32_t state, const std::string& comm);
     void remove_target(pid_t tgid);
+
+    // Latency sampling follows the traced processes, so that no other process
+    // pays for it: each thread of `tgid` gets the fault-completion perf
+    // events, which the threads and children it creates later inherit.
+    // Nothing to do for a process already covered, or when the completion
+    // events are per CPU (no fault entry hooks: they are the fault source).
+    void watch_faults(pid_t tgid);
+    // What the stream says of processes: a child forked by a covered process
+    // inherited its events; an exec'd process the kernel selected (--comm,
+    // --cgroup) is covered from here on; an exited one closes its events.
+    void note_fork(pid_t parent, pid_t child);
+    void note_exec(pid_t tgid) { watch_faults(tgid); }
+    void note_exit(pid_t tgid);
     std::vector<pid_t> targets() const;
     bool has_targets() const;
 
@@ -62,10 +78,15 @@ public:
     // Removes frames from the index (batched; frames not in it are skipped).
     void unindex_frames(std::span<const uint64_t> pfns);
     uint32_t max_frames() const { return max_frames_; }
+    // Whether BPF finds where a frame is mapped through its folio's reverse
+    // map (it knows where struct pages are): then private pages need no
+    // frame index entry for their migrations and reclaim to be attributed.
+    bool finds_frames_by_rmap() const;
 
 private:
     void attach_tracepoints();
     void attach_fault_completion();
+    bool covered(pid_t tgid) const;
     void calibrate_frames();
     void targets_changed();
 
@@ -81,6 +102,13 @@ private:
     // Declared after skel_: destroyed before the programs they attach.
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> perf_links_;
+    // Per traced process: the completion events of its threads (when they
+    // follow processes), and the processes covered by inheriting them.
+    std::unordered_map<pid_t, std::vector<std::unique_ptr<bpf_link, LinkDeleter>>>
+        process_links_;
+    std::unordered_set<pid_t> inherited_;
+    bool per_process_completion_ = false;
+    bool warned_watch_ = false;
     uint64_t event_mask_;
     uint32_t max_frames_;
     int num_cpus_;

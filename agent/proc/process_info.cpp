@@ -1,5 +1,8 @@
 #include "proc/process_info.h"
 
+#include <dirent.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -39,6 +42,19 @@ bool process_running(pid_t pid) {
     if (close == std::string::npos || close + 2 >= text.size()) return false;
     const char state = text[close + 2];
     return state != 'Z' && state != 'X' && state != 'x';
+}
+
+std::vector<pid_t> thread_ids(pid_t tgid) {
+    std::vector<pid_t> out;
+    DIR* dir = ::opendir(proc_path(tgid, "task").c_str());
+    if (!dir) return out;
+    while (const dirent* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        const long tid = std::strtol(entry->d_name, &end, 10);
+        if (!*end && tid > 0) out.push_back(static_cast<pid_t>(tid));
+    }
+    ::closedir(dir);
+    return out;
 }
 
 bool is_kernel_thread(pid_t pid) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pagetrace {
 
@@ -17,6 +18,9 @@ bool process_running(pid_t pid);
 
 // True if `pid` is a kernel thread (PF_KTHREAD): it has no user address space.
 bool is_kernel_thread(pid_t pid);
+
+// The threads of process `tgid` now (empty if it is gone).
+std::vector<pid_t> thread_ids(pid_t tgid);
 
 // The process name (comm), or "" if it is gone.
 std::string process_comm(pid_t pid);

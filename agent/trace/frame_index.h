@@ -28,6 +28,10 @@ public:
     virtual void remove(std::span<const uint64_t> pfns) = 0;
     // How many frames it can hold.
     virtual uint32_t capacity() const = 0;
+    // Whether the kernel side finds the pages only one process maps (private,
+    // exclusively mapped anonymous ones) through the folio's reverse map, so
+    // that they need no entry. Frames not stored may still be removed.
+    virtual bool finds_private_pages() const { return false; }
 };
 
 class PagemapPages {

@@ -22,6 +22,7 @@ FrameTracker::FrameTracker(FrameIndex* index, PagemapPages& pagemaps, kernel::Pa
       pagemaps_(pagemaps),
       pages_(pages),
       now_ns_(now_ns),
+      arrival_ns_(now_ns),
       on_targeted_(std::move(on_targeted)) {}
 
 FrameTracker::~FrameTracker() = default;
@@ -80,7 +81,7 @@ void FrameTracker::on_event(const Event& event, std::span<const std::byte>) {
 
 void FrameTracker::look_up(pid_t pid, uint64_t first_page, uint64_t count) {
     // Batches of kBatchWindowNs share one arrival time.
-    const uint64_t now = now_ns_();
+    const uint64_t now = arrival_ns_();
     if (pending_.empty() || now - pending_.back().arrived_ns > kBatchWindowNs) {
         pending_.push_back(PendingBatch{now, {}});
     }
@@ -89,10 +90,17 @@ void FrameTracker::look_up(pid_t pid, uint64_t first_page, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) pages.push_back(first_page + i);
 }
 
-void FrameTracker::index_one(pid_t pid, uint64_t page, uint64_t pfn) {
+void FrameTracker::index_one(pid_t pid, uint64_t page, const PagemapEntry& entry) {
+    const uint64_t pfn = entry.pfn();
     const uint64_t old = frames_[pid].set(page, pfn);
     if (old == pfn) return;
     if (old) drop_frame(old);
+    // A page only this process maps: the kernel side finds it by its reverse map.
+    if (index_ && index_->finds_private_pages() && entry.exclusive() &&
+        !entry.file_or_shared_anon()) {
+        ++stats_.left_to_rmap;
+        return;
+    }
     add_pfns_.push_back(pfn);
     add_owners_.push_back(pt_frame_owner{static_cast<uint32_t>(pid), 0, pages_.addr(page)});
 }
@@ -100,12 +108,11 @@ void FrameTracker::index_one(pid_t pid, uint64_t page, uint64_t pfn) {
 void FrameTracker::index_pages(pid_t pid, uint64_t first_page,
                                std::span<const PagemapEntry> entries) {
     for (size_t i = 0; i < entries.size(); ++i) {
-        const uint64_t pfn = entries[i].pfn();
-        if (!pfn) {
+        if (!entries[i].pfn()) {
             ++stats_.not_present;
             continue;
         }
-        index_one(pid, first_page + i, pfn);
+        index_one(pid, first_page + i, entries[i]);
     }
 }
 
@@ -158,8 +165,9 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
     }
     flush_index_updates();
     if (resolved) {
-        spdlog::debug("frame index: looked up {} faulted pages; {} pages indexed", resolved,
-                      stats().pages_indexed);
+        spdlog::debug("frame index: looked up {} faulted pages; {} pages indexed ({} private "
+                      "ones found by reverse map so far)",
+                      resolved, stats().pages_indexed, stats_.left_to_rmap);
     }
 }
 
@@ -206,7 +214,7 @@ void FrameTracker::on_snapshot(const PagemapSnapshot& snap) {
     if (snap.kind == SnapshotKind::Targeted) return;  // made here, already indexed
     const auto pid = static_cast<pid_t>(snap.pid);
     for (const SnapshotPage& p : snap.pages) {
-        if (const uint64_t pfn = p.entry.pfn()) index_one(pid, pages_.vpn(p.vaddr), pfn);
+        if (p.entry.pfn()) index_one(pid, pages_.vpn(p.vaddr), p.entry);
     }
     flush_index_updates();
 }

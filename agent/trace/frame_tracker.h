@@ -34,6 +34,7 @@ struct FrameTrackerStats {
     uint64_t lookups = 0;          // pages looked up in pagemap
     uint64_t not_present = 0;      // looked up but gone already
     uint64_t index_full = 0;       // could not be stored: the kernel index was full
+    uint64_t left_to_rmap = 0;     // private pages not stored: BPF finds them by reverse map
 };
 
 class FrameTracker : public EventSink {
@@ -68,6 +69,11 @@ public:
 
     FrameTrackerStats stats() const;
 
+    // The clock that dates faults as they arrive (default: now_ns). Batches
+    // and the settling time are milliseconds, so a coarse clock does; it is
+    // read once per fault.
+    void set_arrival_clock(uint64_t (*arrival_ns)()) { arrival_ns_ = arrival_ns; }
+
 private:
     // Queues pages for a pagemap lookup once they settle.
     void look_up(pid_t pid, uint64_t first_page, uint64_t count);
@@ -75,7 +81,7 @@ private:
     // page one of them is part of, and finds the huge pages.
     void add_huge_pages(pid_t pid, PagemapSnapshot& snap);
     void index_pages(pid_t pid, uint64_t first_page, std::span<const PagemapEntry> entries);
-    void index_one(pid_t pid, uint64_t page, uint64_t pfn);
+    void index_one(pid_t pid, uint64_t page, const PagemapEntry& entry);
     void forget_range(pid_t pid, uint64_t start, uint64_t len);
     // Drops the entry of the page at addr if it is still pfn.
     void forget_frame(pid_t pid, uint64_t addr, uint64_t pfn);
@@ -89,6 +95,7 @@ private:
     PagemapPages& pagemaps_;
     kernel::PageGeometry pages_;
     uint64_t (*now_ns_)();
+    uint64_t (*arrival_ns_)();
     TargetedHandler on_targeted_;
     uint64_t last_resolve_ns_ = 0;
     std::unordered_map<pid_t, PageFrameMap> frames_;  // per process: virtual page -> pfn

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -29,18 +30,35 @@ namespace {
 
 constexpr uint64_t kPruneIntervalNs = 500'000'000;
 
-// The kernel's frame index: the BPF map pt_frames, through the tracer.
+// The kernel's frame index: the BPF map pt_frames, through the tracer. When
+// the kernel side finds private pages by their reverse map, only the frames
+// stored are removed (a removal of a frame the map does not hold costs a
+// syscall of its own), so it remembers which those are: the shared ones, few.
 class KernelFrameIndex : public FrameIndex {
 public:
-    explicit KernelFrameIndex(Tracer& tracer) : tracer_(tracer) {}
+    explicit KernelFrameIndex(Tracer& tracer)
+        : tracer_(tracer), private_by_rmap_(tracer.finds_frames_by_rmap()) {}
     size_t store(std::span<const uint64_t> pfns, std::span<const pt_frame_owner> owners) override {
-        return tracer_.index_frames(pfns, owners);
+        const size_t stored = tracer_.index_frames(pfns, owners);
+        if (private_by_rmap_) held_.insert(pfns.begin(), pfns.begin() + stored);
+        return stored;
     }
-    void remove(std::span<const uint64_t> pfns) override { tracer_.unindex_frames(pfns); }
+    void remove(std::span<const uint64_t> pfns) override {
+        if (!private_by_rmap_) return tracer_.unindex_frames(pfns);
+        removing_.clear();
+        for (uint64_t pfn : pfns) {
+            if (held_.erase(pfn)) removing_.push_back(pfn);
+        }
+        if (!removing_.empty()) tracer_.unindex_frames(removing_);
+    }
     uint32_t capacity() const override { return tracer_.max_frames(); }
+    bool finds_private_pages() const override { return private_by_rmap_; }
 
 private:
     Tracer& tracer_;
+    const bool private_by_rmap_;
+    std::unordered_set<uint64_t> held_;
+    std::vector<uint64_t> removing_;
 };
 
 }  // namespace
@@ -218,6 +236,7 @@ void LiveSource::start() {
         }
         frames_ = std::make_unique<FrameTracker>(kernel_index_.get(), pagemaps_, pages_,
                                                  monotonic_ns, std::move(on_targeted));
+        frames_->set_arrival_clock(monotonic_coarse_ns);
     }
     ring_ = std::make_unique<RingConsumer>(
         tracer_->ring_fd(), [this](std::span<const std::byte> rec) {
@@ -272,8 +291,14 @@ void LiveSource::finish() {
 
 void LiveSource::on_event(const Event& event, std::span<const std::byte> raw) {
     if (frames_) frames_->on_event(event, raw);
-    if (event.type != EventType::Exec) return;
     const auto pid = static_cast<pid_t>(event.pid);
+    if (const auto* fork = std::get_if<ForkData>(&event.data)) {
+        tracer_->note_fork(pid, static_cast<pid_t>(fork->child_pid));
+    } else if (event.type == EventType::Exit) {
+        tracer_->note_exit(pid);
+    }
+    if (event.type != EventType::Exec) return;
+    tracer_->note_exec(pid);
     // The exec'd program's facts, read as soon as we learn of it, right after
     // its exec in the stream.
     if (interest_.processes) {

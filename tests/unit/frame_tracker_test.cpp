@@ -41,8 +41,10 @@ public:
         }
     }
     uint32_t capacity() const override { return static_cast<uint32_t>(limit); }
+    bool finds_private_pages() const override { return private_by_rmap; }
 
     std::map<uint64_t, pt_frame_owner> frames;
+    bool private_by_rmap = false;
     std::vector<uint64_t> removed;
     size_t limit = 1000;
 };
@@ -55,7 +57,10 @@ public:
         auto& pages = present[pid];
         for (size_t i = 0; i < count; ++i) {
             auto it = pages.find(first + i);
-            out[i].raw = it == pages.end() ? 0 : (uint64_t{1} << 63) | it->second;
+            const auto b = bits.find(first + i);
+            out[i].raw = it == pages.end() ? 0
+                                           : (uint64_t{1} << 63) | it->second |
+                                                 (b == bits.end() ? 0 : b->second);
         }
         return count;
     }
@@ -71,6 +76,7 @@ public:
     uint64_t zero_pfn() const override { return 7; }
 
     std::map<uint64_t, uint64_t> frame_flags;  // pfn -> kpageflags
+    std::map<uint64_t, uint64_t> bits;         // virtual page -> pagemap flag bits, any pid
     std::map<pid_t, std::map<uint64_t, uint64_t>> present;
     std::vector<std::pair<uint64_t, size_t>> reads;
     std::vector<pid_t> forgotten;
@@ -323,4 +329,37 @@ TEST_F(FrameTrackerTest, FaultAroundAndPopulateRangesAreLookedUp) {
     EXPECT_EQ(targeted[0].pages.size(), 20u);  // the madvised pages are not present here
     EXPECT_TRUE(indexed(100, kBase));
     EXPECT_TRUE(indexed(203, populate.addr + 3 * kPage));
+}
+
+// When the kernel side finds private pages through their folio's reverse map,
+// only pages that several processes may map go into its index: file pages
+// and anonymous ones not mapped exclusively (shared since a fork, KSM).
+TEST_F(FrameTrackerTest, PrivatePagesAreLeftToTheReverseMap) {
+    index.private_by_rmap = true;
+    constexpr uint64_t kExclusive = uint64_t{1} << 56;
+    constexpr uint64_t kFileOrShared = uint64_t{1} << 61;
+    pagemaps.bits[vpn(kBase)] = kExclusive;                         // private anonymous
+    pagemaps.bits[vpn(kBase + kPage)] = kExclusive | kFileOrShared;  // a file page
+    // kBase + 2 pages: anonymous, not exclusive (a forked child maps it too)
+    fault(kBase, 100);
+    fault(kBase + kPage, 101);
+    fault(kBase + 2 * kPage, 102);
+    settle();
+    EXPECT_EQ(index.frames.count(100), 0u);
+    EXPECT_TRUE(indexed(101, kBase + kPage));
+    EXPECT_TRUE(indexed(102, kBase + 2 * kPage));
+    EXPECT_EQ(tracker.stats().left_to_rmap, 1u);
+    // The agent still knows every frame: the targeted snapshot has all three,
+    // and an unmap drops them all (the index ignores frames it never held).
+    ASSERT_EQ(targeted.size(), 1u);
+    EXPECT_EQ(targeted[0].pages.size(), 3u);
+    MunmapData m;
+    m.addr = kBase;
+    m.len = 3 * kPage;
+    send(event_of(m));
+    g_now += FrameTracker::kRetireNs + 1;
+    fault(kBase + 8 * kPage, 300);
+    settle();
+    EXPECT_EQ(index.frames.count(101), 0u);
+    EXPECT_EQ(index.frames.count(102), 0u);
 }
