@@ -87,6 +87,9 @@ private:
     void attach_tracepoints();
     void attach_fault_completion();
     bool covered(pid_t tgid) const;
+    bool raise_file_limit();
+    static size_t open_files();
+    static size_t file_limit();
     void calibrate_frames();
     void targets_changed();
 

@@ -217,7 +217,9 @@ void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues
     sub->add_option("--latency-every", target.latency_every,
                     "latency_ns for one fault in N (1: every fault; 0: none). The outcome (minor, "
                     "major, unaccounted) of every fault comes from the thread's own fault "
-                    "counters; latency needs a software perf event at each fault's end")
+                    "counters; latency needs a software perf event at each fault's end, "
+                    "opened on the traced threads only (processes --comm/--cgroup select at "
+                    "exec are timed from when pagetrace sees the exec)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 1u << 30));
     sub->add_option("--ring-size", values.ring_size,
@@ -227,7 +229,10 @@ void add_target_options(CLI::App* sub, TargetOptions& target, TargetOptionValues
                     "Also snapshot every traced process's pagemap this often (e.g. 500ms, 5s); "
                     "snapshots feed recordings and the timeline");
     sub->add_option("--max-frames", target.max_frames,
-                    "Frames the kernel-side index holds to attribute migrations to their owner")
+                    "Frames the kernel-side index holds to attribute migrations and reclaim "
+                    "to their owner: the frames several processes may map (file pages, shared "
+                    "anonymous ones); pages only one process maps are found through the "
+                    "kernel's reverse map and need no entry")
         ->capture_default_str()
         ->check(CLI::Range(1024u, 1u << 26));
     sub->add_option("--btf", target.btf_path, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux")

@@ -20,24 +20,20 @@ void PageTable::account(int64_t pages, int64_t bytes) {
 
 PageTable::Chunks::iterator PageTable::erase_chunk(Chunks::iterator it) {
     account(0, -static_cast<int64_t>(chunk_bytes(it->second)));
-    if (cached_ == &it->second) {
-        cached_ = nullptr;
-        cached_key_ = ~uint64_t{0};
+    for (Cached& c : cache_) {
+        if (c.chunk == &it->second) c = Cached{};
     }
     return chunks_.erase(it);
 }
 
 PageRecord* PageTable::find(uint64_t vpn) {
     const uint64_t key = vpn >> kChunkShift;
-    Chunk* chunk = nullptr;
-    if (key == cached_key_ && cached_) {
-        chunk = cached_;
-    } else {
+    Chunk* chunk = cached(key);
+    if (!chunk) {
         auto it = chunks_.find(key);
         if (it == chunks_.end()) return nullptr;
         chunk = &it->second;
-        cached_key_ = key;
-        cached_ = chunk;
+        remember(key, chunk);
     }
     const auto bit = static_cast<unsigned>(vpn & (kChunkPages - 1));
     if (!(chunk->mask & (uint64_t{1} << bit))) return nullptr;
@@ -46,15 +42,12 @@ PageRecord* PageTable::find(uint64_t vpn) {
 
 PageRecord& PageTable::get(uint64_t vpn, bool* inserted) {
     const uint64_t key = vpn >> kChunkShift;
-    Chunk* chunk = nullptr;
-    if (key == cached_key_ && cached_) {
-        chunk = cached_;
-    } else {
+    Chunk* chunk = cached(key);
+    if (!chunk) {
         auto [it, fresh] = chunks_.try_emplace(key);
         if (fresh) account(0, static_cast<int64_t>(chunk_bytes(it->second)));
         chunk = &it->second;
-        cached_key_ = key;
-        cached_ = chunk;
+        remember(key, chunk);
     }
     const auto bit = static_cast<unsigned>(vpn & (kChunkPages - 1));
     const size_t index = chunk->index_of(bit);
@@ -102,8 +95,7 @@ uint64_t PageTable::count_with(uint64_t first, uint64_t end, uint64_t flags) con
 void PageTable::clear() {
     account(-static_cast<int64_t>(pages_), -static_cast<int64_t>(bytes_));
     chunks_.clear();
-    cached_ = nullptr;
-    cached_key_ = ~uint64_t{0};
+    forget_cached();
 }
 
 }  // namespace pagetrace

@@ -128,9 +128,28 @@ private:
     uint64_t pages_ = 0;
     uint64_t bytes_ = 0;
     PageTableUsage* usage_;
-    // The chunk of the last lookup: faults come in runs on neighbouring pages.
-    uint64_t cached_key_ = ~uint64_t{0};
-    Chunk* cached_ = nullptr;
+    // The chunks of the last lookups: faults come in runs on neighbouring
+    // pages, one run per faulting thread, interleaved.
+    static constexpr size_t kCached = 4;
+    struct Cached {
+        uint64_t key = ~uint64_t{0};
+        Chunk* chunk = nullptr;
+    };
+    Chunk* cached(uint64_t key) const {
+        for (const Cached& c : cache_) {
+            if (c.key == key) return c.chunk;
+        }
+        return nullptr;
+    }
+    void remember(uint64_t key, Chunk* chunk) {
+        cache_[next_cached_] = {key, chunk};
+        next_cached_ = (next_cached_ + 1) % kCached;
+    }
+    void forget_cached() {
+        for (Cached& c : cache_) c = Cached{};
+    }
+    Cached cache_[kCached];
+    size_t next_cached_ = 0;
 };
 
 template <typename F>

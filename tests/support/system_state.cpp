@@ -160,9 +160,24 @@ KsmSettings::KsmSettings() {
                           "run; the kernel needs CONFIG_KSM)",
                       errno);
     }
-    lock_fd_ = ::open(kKsmLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd_ < 0) throw failure(std::string("opening ") + kKsmLock, errno);
-    if (::flock(lock_fd_, LOCK_EX) != 0) throw failure(std::string("locking ") + kKsmLock, errno);
+    // The lock file goes away with its last holder (the destructor unlinks
+    // it, still locked): a lock won on a file already unlinked is retried on
+    // the one now at the path.
+    while (true) {
+        lock_fd_ = ::open(kKsmLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd_ < 0) throw failure(std::string("opening ") + kKsmLock, errno);
+        if (::flock(lock_fd_, LOCK_EX) != 0) {
+            const int err = errno;
+            ::close(lock_fd_);
+            throw failure(std::string("locking ") + kKsmLock, err);
+        }
+        struct stat held{}, now{};
+        if (::fstat(lock_fd_, &held) == 0 && ::stat(kKsmLock, &now) == 0 &&
+            held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            break;
+        }
+        ::close(lock_fd_);
+    }
     // Saved values on disk with the lock free: their test process died
     // before it could put them back.
     saved_file_ = kKsmSaved;
@@ -196,7 +211,10 @@ void KsmSettings::restore() {
 
 KsmSettings::~KsmSettings() {
     restore();
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // and with it the lock
+    if (lock_fd_ >= 0) {
+        ::unlink(kKsmLock);  // while locked: nothing of this test stays behind
+        ::close(lock_fd_);   // and with it the lock
+    }
 }
 
 // ---------------------------------------------------------------- memory cgroup
