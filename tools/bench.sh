@@ -685,10 +685,12 @@ section_overhead() {
 # ---------------------------------------------------------------- capture
 section_capture() {
     local t m r p
-    echo "## Capture rate: fault storm threads 1–4 at default settings"
+    echo "## Capture rate: fault storm threads 1–4 at default settings, write and read faults"
     echo
     echo "\`fault_storm ${capture_args[*]} --threads T\` (each thread its own region), untraced, recorded and"
-    echo "traced live, interleaved, $capture_runs runs each. Events/s: events delivered over the"
+    echo "traced live, interleaved, $capture_runs runs each; then the same with \`--read\` (read faults map"
+    echo "the zero page: no page to allocate and clear, several times more faults per second, so"
+    echo "that the tracer and not the workload sets the rate). Events/s: events delivered over the"
     echo "workload's own run time. Consumer throughput: events per CPU-second of the agent."
     echo
     local cap="$work/capture.txt"
@@ -701,22 +703,30 @@ section_capture() {
             die "pagetrace record -- /bin/true failed"
     done
     fixed_cpu=$(for i in 1 2 3; do awk '{ for (k = 1; k <= NF; ++k) { split($k, kv, "="); v[kv[1]] = kv[2] } print v["user_s"] + v["sys_s"] }' "$work/fixed.$i.stat"; done | sort -g | sed -n 2p)
-    for t in 1 2 3 4; do
-        note "capture: $t thread(s)"
-        for ((r = 0; r < capture_runs; ++r)); do
-            for m in untraced record trace; do
-                in_list "$m" "$modes" || continue
-                p="$work/capture.$t.$m.$r"
-                start_traced "$m" "$p" "" "$wl/fault_storm" "${capture_args[@]}" --threads "$t" --report "$p.report"
-                finish_traced "$p" || die "capture run failed"
-                echo "threads=$t mode=$m inner=$(kv "$p.report" seconds) user=$(kv "$p.stat" user_s) sys=$(kv "$p.stat" sys_s) $(counts "$m" "$p")" >>"$cap"
-                rm -f "$p.ptr"
+    # Write faults (a page allocated and cleared each), then read faults (the
+    # zero page mapped: several times more faults per second, so that the
+    # tracer rather than the workload sets the rate).
+    local kind extra
+    for kind in write read; do
+        extra=()
+        [[ $kind == read ]] && extra=(--read)
+        for t in 1 2 3 4; do
+            note "capture: $kind faults, $t thread(s)"
+            for ((r = 0; r < capture_runs; ++r)); do
+                for m in untraced record trace; do
+                    in_list "$m" "$modes" || continue
+                    p="$work/capture.$kind.$t.$m.$r"
+                    start_traced "$m" "$p" "" "$wl/fault_storm" "${capture_args[@]}" "${extra[@]}" --threads "$t" --report "$p.report"
+                    finish_traced "$p" || die "capture run failed"
+                    echo "kind=$kind threads=$t mode=$m inner=$(kv "$p.report" seconds) user=$(kv "$p.stat" user_s) sys=$(kv "$p.stat" sys_s) $(counts "$m" "$p")" >>"$cap"
+                    rm -f "$p.ptr"
+                done
             done
         done
     done
     awk -v fixed="$fixed_cpu" -v best_out="$work/capture.best" "$AWK_STATS"'
         {
-            k = field($0, "threads") "," field($0, "mode"); T[field($0, "threads")] = 1
+            k = field($0, "kind") "," field($0, "threads") "," field($0, "mode"); T[field($0, "threads")] = 1
             add(k ",inner", field($0, "inner")); add(k ",events", field($0, "events")); add(k ",lost", field($0, "lost"))
             u = field($0, "user"); s = field($0, "sys")
             if (num(u) && num(s)) add(k ",cpu", u + s)
@@ -724,24 +734,27 @@ section_capture() {
         }
         END {
             printf "Agent CPU of an empty run (`pagetrace record -- /bin/true`: start-up, BPF load, teardown): %.2f s; it is subtracted before computing consumer throughput.\n\n", fixed
-            print "| threads | mode | events/run | workload s | × untraced | events/s | lost, all runs | agent CPU s/run | consumer events per CPU-s |"
-            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+            print "| faults | threads | mode | events/run | workload s | untraced faults/s | × untraced | events/s | lost, all runs | agent CPU s/run | consumer events per CPU-s |"
+            print "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
             best = 0
-            for (t = 1; t <= 4; ++t) {
-                if (!(t in T)) continue
-                base = med(L[t ",untraced,inner"])
-                split("record trace", M, " ")
-                for (i = 1; i <= 2; ++i) {
-                    k = t "," M[i]
-                    if (L[k ",inner"] == "") continue
-                    r = med(L[k ",inner"]); ev = med(L[k ",events"]); lost = sum(L[k ",lost"]); rate = med(L[k ",rate"]); cpu = med(L[k ",cpu"])
-                    printf "| %d | %s | %s | %.3f | %s | %.2f M | %s | %.2f | %s |\n", t, M[i], thousands(ev), r, (base > 0 ? sprintf("%.2f×", r / base) : "–"), rate / 1e6, thousands(lost), cpu, (cpu - fixed > 0 ? sprintf("%.2f M", ev / (cpu - fixed) / 1e6) : "–")
-                    if (lost == 0 && rate > best) { best = rate; bt = t; bm = M[i] }
-                    if (M[i] == "record" && cpu - fixed > 0 && ev / (cpu - fixed) > consumer) consumer = ev / (cpu - fixed)
+            split("write read", K, " ")
+            for (j = 1; j <= 2; ++j) {
+                for (t = 1; t <= 4; ++t) {
+                    if (!(t in T)) continue
+                    base = med(L[K[j] "," t ",untraced,inner"])
+                    split("record trace", M, " ")
+                    for (i = 1; i <= 2; ++i) {
+                        k = K[j] "," t "," M[i]
+                        if (L[k ",inner"] == "") continue
+                        r = med(L[k ",inner"]); ev = med(L[k ",events"]); lost = sum(L[k ",lost"]); rate = med(L[k ",rate"]); cpu = med(L[k ",cpu"])
+                        printf "| %s | %d | %s | %s | %.3f | %s | %s | %.2f M | %s | %.2f | %s |\n", K[j], t, M[i], thousands(ev), r, (base > 0 ? sprintf("%.2f M", ev / base / 1e6) : "–"), (base > 0 ? sprintf("%.2f×", r / base) : "–"), rate / 1e6, thousands(lost), cpu, (cpu - fixed > 0 ? sprintf("%.2f M", ev / (cpu - fixed) / 1e6) : "–")
+                        if (lost == 0 && rate > best) { best = rate; bt = t; bm = M[i]; bk = K[j] }
+                        if (M[i] == "record" && cpu - fixed > 0 && ev / (cpu - fixed) > consumer) consumer = ev / (cpu - fixed)
+                    }
                 }
             }
             print ""
-            if (best > 0) printf "Largest event rate drained with zero loss: **%.2f M events/s** (%d thread%s, %s).\n", best / 1e6, bt, (bt > 1 ? "s" : ""), bm
+            if (best > 0) printf "Largest event rate drained with zero loss: **%.2f M events/s** (%s faults, %d thread%s, %s).\n", best / 1e6, bk, bt, (bt > 1 ? "s" : ""), bm
             else print "Every configuration lost events."
             printf "%.2f %.2f\n", best / 1e6, consumer / 1e6 > best_out
         }' "$cap"
