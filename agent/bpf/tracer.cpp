@@ -322,9 +322,13 @@ void Tracer::watch_faults(pid_t tgid) {
     if (!per_process_completion_ || covered(tgid)) return;
     auto& links = process_links_[tgid];
     // A thread created before its creator had the events did not inherit
-    // them: list the threads again until no new one turns up.
+    // them: list the threads again until no new one turns up (a few times at
+    // most). One created after its creator had them inherited them and may
+    // get its own too if a later listing finds it: it is then sampled twice
+    // as often, nothing worse (the second completion finds the fault done).
     std::unordered_set<pid_t> done;
-    for (bool found = true; found;) {
+    int listings = 0;
+    for (bool found = true; found && listings < 4; ++listings) {
         found = false;
         const std::vector<pid_t> threads = thread_ids(tgid);
         // Two fds per thread (a perf event and its link): a process with

@@ -115,7 +115,29 @@ void LiveSource::queue_record(std::span<const std::byte> record) {
     Item item{SourceItem::Kind::Record, arena_.size(), record.size(), nullptr, nullptr, nullptr};
     arena_.insert(arena_.end(), record.begin(), record.end());
     queue_.push_back(std::move(item));
+    note_processes(record);
     if (interest_.images) queue_images_after(record);
+}
+
+// Forks, execs and exits tell the tracer which processes carry latency perf
+// events as soon as the ring has them, in their order: a short program the kernel selected at its
+// exec (--comm, --cgroup) may be over by the time the pipeline gets there.
+void LiveSource::note_processes(std::span<const std::byte> record) {
+    const auto header = peek_header(record);
+    if (!header || (header->type != PT_EV_FORK && header->type != PT_EV_EXEC &&
+                    header->type != PT_EV_EXIT)) {
+        return;
+    }
+    Event event;
+    if (decode_event(record, event)) return;  // the pipeline reports it
+    const auto pid = static_cast<pid_t>(event.pid);
+    if (const auto* fork = std::get_if<ForkData>(&event.data)) {
+        tracer_->note_fork(pid, static_cast<pid_t>(fork->child_pid));
+    } else if (event.type == EventType::Exec) {
+        tracer_->note_exec(pid);
+    } else {
+        tracer_->note_exit(pid);
+    }
 }
 
 // Which files an exec or an executable mmap put in place, read right as the
@@ -291,14 +313,8 @@ void LiveSource::finish() {
 
 void LiveSource::on_event(const Event& event, std::span<const std::byte> raw) {
     if (frames_) frames_->on_event(event, raw);
-    const auto pid = static_cast<pid_t>(event.pid);
-    if (const auto* fork = std::get_if<ForkData>(&event.data)) {
-        tracer_->note_fork(pid, static_cast<pid_t>(fork->child_pid));
-    } else if (event.type == EventType::Exit) {
-        tracer_->note_exit(pid);
-    }
     if (event.type != EventType::Exec) return;
-    tracer_->note_exec(pid);
+    const auto pid = static_cast<pid_t>(event.pid);
     // The exec'd program's facts, read as soon as we learn of it, right after
     // its exec in the stream.
     if (interest_.processes) {

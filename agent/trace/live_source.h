@@ -95,6 +95,7 @@ private:
     void start();
     void finish();
     void queue_record(std::span<const std::byte> record);
+    void note_processes(std::span<const std::byte> record);
     void queue_snapshot(PagemapSnapshot&& snapshot);
     // The executable mappings of `pid` (of `only`, if given), next in the
     // stream (front) or after what is queued.

@@ -527,8 +527,8 @@ TEST_F(CoverageTest, CommSelectsRunningAndLaterProcessesByName) {
 
     SpawnOptions opts;
     opts.stderr_path = dir_.file("stderr.txt");
-    Subprocess tracer({kPagetrace, "trace", "--comm", "ptcommsel", "--format", "json", "-o",
-                       dir_.file("trace.json")},
+    Subprocess tracer({kPagetrace, "trace", "--comm", "ptcommsel", "--latency-every", "1",
+                       "--format", "json", "-o", dir_.file("trace.json")},
                       opts);
     ASSERT_TRUE(wait_for_text(opts.stderr_path, "1 running now", 20)) << read_file(opts.stderr_path);
     early.send_signal(SIGUSR1);
@@ -537,6 +537,15 @@ TEST_F(CoverageTest, CommSelectsRunningAndLaterProcessesByName) {
     const std::string late_report = dir_.file("late.txt");
     Subprocess late({named, "--report", late_report, "--pages", "32"}, SpawnOptions{});
     ASSERT_EQ(late.wait(30), 0);
+    // One found at its exec that waits before it faults: by then it carries
+    // the latency perf events (opened when the agent saw its exec).
+    const std::string timed_report = dir_.file("timed.txt");
+    Subprocess timed({named, "--report", timed_report, "--pages", "256", "--wait-signal"},
+                     SpawnOptions{});
+    ASSERT_TRUE(wait_for_text(timed_report, "ready", 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    timed.send_signal(SIGUSR1);
+    ASSERT_EQ(timed.wait(30), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     tracer.send_signal(SIGINT);
     auto status = tracer.wait(30);
@@ -546,9 +555,17 @@ TEST_F(CoverageTest, CommSelectsRunningAndLaterProcessesByName) {
     const auto events = parse_json_lines(read_file(dir_.file("trace.json")));
     const WorkloadReport e = WorkloadReport::parse(read_file(early_report));
     const WorkloadReport l = WorkloadReport::parse(read_file(late_report));
+    const WorkloadReport t = WorkloadReport::parse(read_file(timed_report));
     EXPECT_EQ(faults_in(events, e.region_of(e.pid)).size(), 64u);
     EXPECT_EQ(faults_in(events, l.region_of(l.pid)).size(), 32u);
-    expect_only_pids(events, {e.pid, l.pid});
+    expect_only_pids(events, {e.pid, l.pid, t.pid});
+    // --latency-every 1: the running process found at the start and the one
+    // found at its exec have the latency of every fault of theirs.
+    for (const WorkloadReport* w : {&e, &t}) {
+        const auto faults = faults_in(events, w->region_of(w->pid));
+        EXPECT_EQ(faults.size(), w == &e ? 64u : 256u);
+        for (const auto& f : faults) EXPECT_TRUE(f.has("latency_ns")) << "pid " << w->pid;
+    }
 }
 
 TEST_F(CoverageTest, FeaturesNamesTheSourceOfEveryEventType) {
