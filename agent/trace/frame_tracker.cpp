@@ -140,6 +140,7 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
         snap.ts_ns = now_ns;
         snap.kind = SnapshotKind::Targeted;
         snap.pfns_visible = pagemaps_.pfns_visible();
+        snap.pages.reserve(pages.size());  // one allocation, not one per doubling
         // Contiguous runs of pages are read with one pread each.
         for (size_t i = 0; i < pages.size();) {
             size_t j = i + 1;
