@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "proc/huge_pages.h"
+#include "util/sort_unique.h"
 
 namespace pagetrace {
 
@@ -132,8 +133,7 @@ void FrameTracker::resolve_pending(uint64_t now_ns, bool everything) {
     std::vector<PagemapEntry> entries;
     size_t resolved = 0;
     for (auto& [pid, pages] : due) {
-        std::sort(pages.begin(), pages.end());
-        pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+        sort_unique(pages);
         stats_.lookups += pages.size();
         PagemapSnapshot snap;
         snap.pid = static_cast<uint32_t>(pid);

@@ -112,9 +112,18 @@ void LiveSource::set_interest(const SinkInterest& interest) { interest_ = intere
 // ---------------------------------------------------------------- the queue
 
 void LiveSource::queue_record(std::span<const std::byte> record) {
-    Item item{SourceItem::Kind::Record, arena_.size(), record.size(), nullptr, nullptr, nullptr};
+    if (!queue_.empty() && queue_.back().kind == SourceItem::Kind::Record &&
+        queue_.back().offset + queue_.back().size == arena_.size()) {
+        queue_.back().size += record.size();
+        ++queue_.back().records;
+    } else {
+        Item item{SourceItem::Kind::Record, arena_.size(), record.size(), nullptr, nullptr, nullptr};
+        item.records = 1;
+        item.first_size = record_sizes_.size();
+        queue_.push_back(std::move(item));
+    }
+    record_sizes_.push_back(static_cast<uint32_t>(record.size()));
     arena_.insert(arena_.end(), record.begin(), record.end());
-    queue_.push_back(std::move(item));
     note_processes(record);
     if (interest_.images) queue_images_after(record);
 }
@@ -174,30 +183,54 @@ void LiveSource::queue_images(uint32_t pid, ImagesReason reason, bool front,
     spdlog::debug("executable mappings of pid {}: {} read{}", pid, item.images->mappings.size(),
                   item.images->problems.empty() ? "" : "; " + item.images->problems);
     if (front) {
-        queue_.push_front(std::move(item));
+        queue_next(std::move(item));
     } else {
         queue_.push_back(std::move(item));
     }
 }
 
+void LiveSource::queue_next(Item&& item) {
+    if (run_left_ > 0) {
+        Item rest{SourceItem::Kind::Record, run_offset_, 0, nullptr, nullptr, nullptr};
+        rest.records = run_left_;
+        rest.first_size = run_size_index_;
+        for (size_t i = 0; i < run_left_; ++i) rest.size += record_sizes_[run_size_index_ + i];
+        run_left_ = 0;
+        queue_.push_front(std::move(rest));
+    }
+    queue_.push_front(std::move(item));
+}
+
 SourceItem LiveSource::next() {
     while (true) {
-        if (!queue_.empty()) {
+        if (run_left_ == 0 && !queue_.empty()) {
             current_ = std::move(queue_.front());
             queue_.pop_front();
-            SourceItem out;
-            out.kind = current_.kind;
             if (current_.kind == SourceItem::Kind::Record) {
-                out.record = std::span<const std::byte>(arena_).subspan(current_.offset,
-                                                                        current_.size);
+                run_offset_ = current_.offset;
+                run_size_index_ = current_.first_size;
+                run_left_ = current_.records;
+            } else {
+                SourceItem out;
+                out.kind = current_.kind;
+                out.snapshot = current_.snapshot.get();
+                out.process = current_.process.get();
+                out.images = current_.images.get();
+                return out;
             }
-            out.snapshot = current_.snapshot.get();
-            out.process = current_.process.get();
-            out.images = current_.images.get();
+        }
+        if (run_left_ > 0) {
+            const size_t size = record_sizes_[run_size_index_++];
+            SourceItem out;
+            out.kind = SourceItem::Kind::Record;
+            out.record = std::span<const std::byte>(arena_).subspan(run_offset_, size);
+            run_offset_ += size;
+            --run_left_;
             return out;
         }
         // Everything queued has been read (and seen by the feedback sink).
         arena_.clear();
+        record_sizes_.clear();
         switch (phase_) {
         case Phase::Start:
             start();
@@ -321,7 +354,7 @@ void LiveSource::on_event(const Event& event, std::span<const std::byte> raw) {
         Item item{SourceItem::Kind::Process, 0, 0, nullptr, nullptr, nullptr};
         item.process = std::make_unique<ProcessSnapshot>(
             read_process_snapshot(event.pid, SnapshotReason::Exec, monotonic_ns()));
-        queue_.push_front(std::move(item));
+        queue_next(std::move(item));
     }
     if (interest_.snapshots) exec_pending_.push_back(pid);
 }

@@ -79,6 +79,10 @@ public:
 private:
     enum class Phase { Start, Poll, Housekeep, Drain, Finish, Ended };
 
+    // A queued item. Records come in runs: consecutive records are one item,
+    // their bytes at [offset, offset + size) of arena_ and their sizes from
+    // record_sizes_[first_size], so the queue moves once per drained run,
+    // not once per record.
     struct Item {
         SourceItem::Kind kind;
         size_t offset = 0;  // Record: in arena_
@@ -86,7 +90,12 @@ private:
         std::unique_ptr<PagemapSnapshot> snapshot;
         std::unique_ptr<ProcessSnapshot> process;
         std::unique_ptr<ProcessImages> images;
+        size_t records = 0;  // Record: how many
+        size_t first_size = 0;
     };
+    // Puts an item before everything queued, right after the record handed
+    // out last (the rest of its run goes back to the queue first).
+    void queue_next(Item&& item);
 
     // EventSink: what the stream says this source must act on.
     void on_event(const Event& event, std::span<const std::byte> raw) override;
@@ -132,7 +141,13 @@ private:
     Phase phase_ = Phase::Start;
     std::deque<Item> queue_;
     std::vector<std::byte> arena_;  // the queued records' bytes
+    std::vector<uint32_t> record_sizes_;  // ... and their sizes, in order
     Item current_;                  // the item handed out last
+    // The run of records being handed out: where its next record starts,
+    // the index of its size, and how many are left.
+    size_t run_offset_ = 0;
+    size_t run_size_index_ = 0;
+    size_t run_left_ = 0;
     std::vector<pid_t> exec_pending_;  // exec'd: snapshot them once the queue is read
     uint64_t last_prune_ns_ = 0;
     uint64_t last_periodic_ns_ = 0;
