@@ -65,6 +65,21 @@ TEST(RecordGolden, ReplayPrintsTheExpectedJsonAndText) {
     EXPECT_EQ(text.out, read_file(kFixtures + "/touch_pages.replay.txt"));
 }
 
+// A format-1.3 recording whose faults are stored by columns reads back to
+// exactly what was recorded (replay of the recording made at the time).
+TEST(RecordGolden, EventsStoredByColumnsReplayAsRecorded) {
+    RunResult info = run_pagetrace({"info", "columns.ptr"});
+    ASSERT_EQ(info.status, 0) << info.err;
+    EXPECT_NE(info.out.find("pagetrace recording 1.3"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("1 events by columns"), std::string::npos) << info.out;
+    RunResult json = run_pagetrace({"replay", "columns.ptr", "--format", "json", "--no-symbols"});
+    ASSERT_EQ(json.status, 0) << json.err;
+    EXPECT_EQ(json.err, "");
+    EXPECT_EQ(json.out, read_file(kFixtures + "/columns.replay.json"))
+        << "replay of columns.ptr changed; if the event ABI changed on purpose, run "
+           "tests/fixtures/regenerate.sh";
+}
+
 TEST(RecordGolden, InfoPrintsTheExpectedSummary) {
     RunResult info = run_pagetrace({"info", "touch_pages.ptr"});
     ASSERT_EQ(info.status, 0) << info.err;
