@@ -19,6 +19,19 @@ namespace pagetrace {
 
 namespace {
 
+int open_page_fault_event(uint64_t config, pid_t pid, int cpu, uint64_t sample_period,
+                          bool inherit) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = config;
+    attr.sample_period = sample_period;
+    attr.disabled = 1;
+    attr.inherit = inherit ? 1 : 0;
+    return static_cast<int>(
+        ::syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
 struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }
 };
@@ -33,26 +46,11 @@ bool perf_software_event_works(uint64_t config) {
 }  // namespace
 
 int open_software_perf_event(uint64_t config, int cpu, uint64_t sample_period) {
-    perf_event_attr attr{};
-    attr.size = sizeof(attr);
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = config;
-    attr.sample_period = sample_period;
-    attr.disabled = 1;
-    return static_cast<int>(
-        ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    return open_page_fault_event(config, -1, cpu, sample_period, false);
 }
 
 int open_thread_perf_event(uint64_t config, pid_t tid, uint64_t sample_period) {
-    perf_event_attr attr{};
-    attr.size = sizeof(attr);
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = config;
-    attr.sample_period = sample_period;
-    attr.disabled = 1;
-    attr.inherit = 1;
-    return static_cast<int>(
-        ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    return open_page_fault_event(config, tid, -1, sample_period, true);
 }
 
 std::vector<HookStatus> probe_hooks(const std::string& btf_path) {

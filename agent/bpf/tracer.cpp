@@ -4,7 +4,6 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <linux/perf_event.h>
-#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
@@ -334,7 +333,7 @@ void Tracer::watch_faults(pid_t tgid) {
         // Two fds per thread (a perf event and its link): a process with
         // many threads may need the open-files limit raised to its hard
         // limit, done only then, so that a command we launched never sees it.
-        if (open_files() + 2 * threads.size() + 64 > file_limit()) raise_file_limit();
+        make_room_for_files(2 * threads.size());
         for (pid_t tid : threads) {
             if (!done.insert(tid).second) continue;
             found = true;
@@ -364,28 +363,15 @@ void Tracer::watch_faults(pid_t tgid) {
     }
 }
 
-size_t Tracer::open_files() {
-    size_t n = 0;
-    if (DIR* dir = ::opendir("/proc/self/fd")) {
-        while (::readdir(dir)) ++n;
-        ::closedir(dir);
-    }
-    return n;
-}
-
-size_t Tracer::file_limit() {
+void Tracer::make_room_for_files(size_t more) {
     rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 0;
-    return static_cast<size_t>(files.rlim_cur);
-}
-
-bool Tracer::raise_file_limit() {
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return false;
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
+    const size_t open = numbered_entries("/proc/self/fd").size();
+    if (open + more + 64 <= files.rlim_cur) return;
     spdlog::debug("raising the open-files limit from {} to {} for per-thread perf events",
                   files.rlim_cur, files.rlim_max);
     files.rlim_cur = files.rlim_max;
-    return ::setrlimit(RLIMIT_NOFILE, &files) == 0;
+    ::setrlimit(RLIMIT_NOFILE, &files);
 }
 
 void Tracer::note_fork(pid_t parent, pid_t child) {

@@ -87,9 +87,9 @@ private:
     void attach_tracepoints();
     void attach_fault_completion();
     bool covered(pid_t tgid) const;
-    bool raise_file_limit();
-    static size_t open_files();
-    static size_t file_limit();
+    // Raises the open-files limit to its hard limit if `more` fds would not
+    // fit under it (done only then, so that a command we launched never sees it).
+    void make_room_for_files(size_t more);
     void calibrate_frames();
     void targets_changed();
 

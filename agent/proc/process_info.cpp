@@ -44,18 +44,20 @@ bool process_running(pid_t pid) {
     return state != 'Z' && state != 'X' && state != 'x';
 }
 
-std::vector<pid_t> thread_ids(pid_t tgid) {
+std::vector<pid_t> numbered_entries(const std::string& path) {
     std::vector<pid_t> out;
-    DIR* dir = ::opendir(proc_path(tgid, "task").c_str());
+    DIR* dir = ::opendir(path.c_str());
     if (!dir) return out;
     while (const dirent* entry = ::readdir(dir)) {
         char* end = nullptr;
-        const long tid = std::strtol(entry->d_name, &end, 10);
-        if (!*end && tid > 0) out.push_back(static_cast<pid_t>(tid));
+        const long n = std::strtol(entry->d_name, &end, 10);
+        if (!*end && n > 0) out.push_back(static_cast<pid_t>(n));
     }
     ::closedir(dir);
     return out;
 }
+
+std::vector<pid_t> thread_ids(pid_t tgid) { return numbered_entries(proc_path(tgid, "task")); }
 
 bool is_kernel_thread(pid_t pid) {
     constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h

@@ -19,6 +19,11 @@ bool process_running(pid_t pid);
 // True if `pid` is a kernel thread (PF_KTHREAD): it has no user address space.
 bool is_kernel_thread(pid_t pid);
 
+// The entries of a /proc directory named by positive numbers (/proc: the
+// processes, /proc/PID/task: its threads, /proc/self/fd: open files); empty
+// if it cannot be read.
+std::vector<pid_t> numbered_entries(const std::string& dir);
+
 // The threads of process `tgid` now (empty if it is gone).
 std::vector<pid_t> thread_ids(pid_t tgid);
 

@@ -1,6 +1,5 @@
 #include "trace/live_source.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -124,48 +123,38 @@ void LiveSource::queue_record(std::span<const std::byte> record) {
     }
     record_sizes_.push_back(static_cast<uint32_t>(record.size()));
     arena_.insert(arena_.end(), record.begin(), record.end());
-    note_processes(record);
-    if (interest_.images) queue_images_after(record);
+    act_on_drained(record);
 }
 
-// Forks, execs and exits tell the tracer which processes carry latency perf
-// events as soon as the ring has them, in their order: a short program the kernel selected at its
-// exec (--comm, --cgroup) may be over by the time the pipeline gets there.
-void LiveSource::note_processes(std::span<const std::byte> record) {
+// The few records that must be acted on as the ring is drained, not when the
+// pipeline gets to them (a short program may be gone by then), decoded here
+// by the one decoder:
+// - forks, execs and exits tell the tracer, in their order, which processes
+//   carry latency perf events (a program the kernel selected at its exec,
+//   --comm or --cgroup, gets them now);
+// - an exec or an executable mmap put files in place whose images are read
+//   now (the kernel wakes us for both).
+void LiveSource::act_on_drained(std::span<const std::byte> record) {
     const auto header = peek_header(record);
-    if (!header || (header->type != PT_EV_FORK && header->type != PT_EV_EXEC &&
-                    header->type != PT_EV_EXIT)) {
-        return;
-    }
+    if (!header) return;
+    const uint32_t type = header->type;
+    const bool images = interest_.images && (type == PT_EV_MMAP || type == PT_EV_EXEC);
+    if (!images && type != PT_EV_FORK && type != PT_EV_EXEC && type != PT_EV_EXIT) return;
     Event event;
     if (decode_event(record, event)) return;  // the pipeline reports it
     const auto pid = static_cast<pid_t>(event.pid);
     if (const auto* fork = std::get_if<ForkData>(&event.data)) {
         tracer_->note_fork(pid, static_cast<pid_t>(fork->child_pid));
+    } else if (event.type == EventType::Exit) {
+        tracer_->note_exit(pid);
     } else if (event.type == EventType::Exec) {
         tracer_->note_exec(pid);
-    } else {
-        tracer_->note_exit(pid);
-    }
-}
-
-// Which files an exec or an executable mmap put in place, read right as the
-// ring is drained (the kernel wakes us for both), not when the pipeline gets
-// to the record: a short program may be gone by then. These records are few;
-// only they are decoded here, by the one decoder.
-void LiveSource::queue_images_after(std::span<const std::byte> record) {
-    const auto header = peek_header(record);
-    if (!header || (header->type != PT_EV_MMAP && header->type != PT_EV_EXEC)) return;
-    Event event;
-    if (decode_event(record, event)) return;  // the pipeline reports it
-    if (event.type == EventType::Exec) {
-        queue_images(event.pid, ImagesReason::Exec, false);
-        return;
-    }
-    const auto& m = std::get<MmapData>(event.data);
-    if (m.err == 0 && m.fd >= 0 && (m.prot & PROT_EXEC)) {
-        queue_images(event.pid, ImagesReason::Mmap, false,
-                     AddressRange{m.addr, m.addr + std::max<uint64_t>(m.len, 1)});
+        if (images) queue_images(event.pid, ImagesReason::Exec, false);
+    } else if (const auto* m = std::get_if<MmapData>(&event.data)) {
+        if (m->err == 0 && m->fd >= 0 && (m->prot & PROT_EXEC)) {
+            queue_images(event.pid, ImagesReason::Mmap, false,
+                         AddressRange{m->addr, m->addr + std::max<uint64_t>(m->len, 1)});
+        }
     }
 }
 
@@ -191,10 +180,11 @@ void LiveSource::queue_images(uint32_t pid, ImagesReason reason, bool front,
 
 void LiveSource::queue_next(Item&& item) {
     if (run_left_ > 0) {
-        Item rest{SourceItem::Kind::Record, run_offset_, 0, nullptr, nullptr, nullptr};
+        // The run's bytes end where current_'s do.
+        Item rest{SourceItem::Kind::Record, run_offset_,
+                  current_.offset + current_.size - run_offset_, nullptr, nullptr, nullptr};
         rest.records = run_left_;
         rest.first_size = run_size_index_;
-        for (size_t i = 0; i < run_left_; ++i) rest.size += record_sizes_[run_size_index_ + i];
         run_left_ = 0;
         queue_.push_front(std::move(rest));
     }
@@ -402,16 +392,10 @@ void LiveSource::add_selected_targets() {
     size_t found = 0;
     const pid_t self = ::getpid();
     if (!options_.match_comm.empty()) {
-        if (DIR* proc = ::opendir("/proc")) {
-            while (dirent* entry = ::readdir(proc)) {
-                char* end = nullptr;
-                const long pid = std::strtol(entry->d_name, &end, 10);
-                if (*end || pid <= 0 || pid == self) continue;
-                if (process_comm(static_cast<pid_t>(pid)) != options_.match_comm) continue;
-                add_target(static_cast<pid_t>(pid));
-                ++found;
-            }
-            ::closedir(proc);
+        for (pid_t pid : numbered_entries("/proc")) {
+            if (pid == self || process_comm(pid) != options_.match_comm) continue;
+            add_target(pid);
+            ++found;
         }
         spdlog::info("tracing processes named '{}': {} running now, and any that start",
                      options_.match_comm, found);

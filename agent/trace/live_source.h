@@ -104,13 +104,12 @@ private:
     void start();
     void finish();
     void queue_record(std::span<const std::byte> record);
-    void note_processes(std::span<const std::byte> record);
+    void act_on_drained(std::span<const std::byte> record);
     void queue_snapshot(PagemapSnapshot&& snapshot);
     // The executable mappings of `pid` (of `only`, if given), next in the
     // stream (front) or after what is queued.
     void queue_images(uint32_t pid, ImagesReason reason, bool front,
                       std::optional<AddressRange> only = std::nullopt);
-    void queue_images_after(std::span<const std::byte> record);
     void add_attached_targets();
     void add_selected_targets();
     void add_target(pid_t tgid);

@@ -49,17 +49,22 @@ std::string without_binaries(const std::string& text) {
     return out;
 }
 
+// Replays a fixture as JSON without symbols (the binaries a recording names
+// are this machine's or not, and the expected output must not depend on
+// that) and compares it with its expected output, byte for byte.
+void expect_replay_json(const std::string& fixture, const std::string& expected) {
+    RunResult json = run_pagetrace({"replay", fixture, "--format", "json", "--no-symbols"});
+    ASSERT_EQ(json.status, 0) << json.err;
+    EXPECT_EQ(json.err, "");
+    EXPECT_EQ(json.out, read_file(kFixtures + "/" + expected))
+        << "replay of " << fixture << " changed; if the event ABI changed on purpose, run "
+           "tests/fixtures/regenerate.sh";
+}
+
 }  // namespace
 
 TEST(RecordGolden, ReplayPrintsTheExpectedJsonAndText) {
-    // Without symbols: the binaries a recording names are this machine's or
-    // not, and the expected output must not depend on that.
-    RunResult json = run_pagetrace({"replay", "touch_pages.ptr", "--format", "json", "--no-symbols"});
-    ASSERT_EQ(json.status, 0) << json.err;
-    EXPECT_EQ(json.err, "");
-    EXPECT_EQ(json.out, read_file(kFixtures + "/touch_pages.replay.json"))
-        << "replay output changed; if the event ABI changed on purpose, run "
-           "tests/fixtures/regenerate.sh";
+    expect_replay_json("touch_pages.ptr", "touch_pages.replay.json");
     RunResult text = run_pagetrace({"replay", "touch_pages.ptr", "--no-symbols"});
     ASSERT_EQ(text.status, 0) << text.err;
     EXPECT_EQ(text.out, read_file(kFixtures + "/touch_pages.replay.txt"));
@@ -72,12 +77,7 @@ TEST(RecordGolden, EventsStoredByColumnsReplayAsRecorded) {
     ASSERT_EQ(info.status, 0) << info.err;
     EXPECT_NE(info.out.find("pagetrace recording 1.3"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("1 events by columns"), std::string::npos) << info.out;
-    RunResult json = run_pagetrace({"replay", "columns.ptr", "--format", "json", "--no-symbols"});
-    ASSERT_EQ(json.status, 0) << json.err;
-    EXPECT_EQ(json.err, "");
-    EXPECT_EQ(json.out, read_file(kFixtures + "/columns.replay.json"))
-        << "replay of columns.ptr changed; if the event ABI changed on purpose, run "
-           "tests/fixtures/regenerate.sh";
+    expect_replay_json("columns.ptr", "columns.replay.json");
 }
 
 TEST(RecordGolden, InfoPrintsTheExpectedSummary) {
